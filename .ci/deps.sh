@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs the system and npm packages the tests need (idempotent).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need_apt=()
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+if [ ${#need_apt[@]} -gt 0 ]; then
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
