@@ -17,31 +17,31 @@ import (
 	"slices"
 	"sync"
 
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // graph DSL
+	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
 var (
 	once     sync.Once
-	original map[NodeType]VJP
+	original map[graph.NodeType]graph.VJP
 )
 
 // Install registers the replacement VJPs (once; later calls do nothing).
 func Install() {
 	once.Do(func() {
-		original = make(map[NodeType]VJP, 3)
-		for _, t := range []NodeType{NodeTypeDotGeneral, NodeTypeDot, NodeTypeSlice} {
-			original[t] = VJPRegistration[t]
+		original = make(map[graph.NodeType]graph.VJP, 3)
+		for _, t := range []graph.NodeType{graph.NodeTypeDotGeneral, graph.NodeTypeDot, graph.NodeTypeSlice} {
+			original[t] = graph.VJPRegistration[t]
 		}
-		VJPRegistration[NodeTypeDotGeneral] = dotGeneralVJP
-		VJPRegistration[NodeTypeDot] = dotVJP
-		VJPRegistration[NodeTypeSlice] = sliceVJP
+		graph.VJPRegistration[graph.NodeTypeDotGeneral] = dotGeneralVJP
+		graph.VJPRegistration[graph.NodeTypeDot] = dotVJP
+		graph.VJPRegistration[graph.NodeTypeSlice] = sliceVJP
 	})
 }
 
 // Original returns GoMLX's own VJP for t as it was before Install, or nil if
 // Install has not run or t was not replaced.
-func Original(t NodeType) VJP {
+func Original(t graph.NodeType) graph.VJP {
 	if original == nil {
 		return nil
 	}
@@ -49,7 +49,7 @@ func Original(t NodeType) VJP {
 }
 
 // Replaced reports whether the VJP currently registered for t is ours.
-func Replaced(t NodeType) bool {
+func Replaced(t graph.NodeType) bool {
 	if original == nil {
 		return false
 	}
@@ -60,7 +60,7 @@ func Replaced(t NodeType) bool {
 // nodeParam reads a field of the node's (unexported) input-parameters struct.
 // It panics (inside graph building, where GoMLX reports panics as errors) if
 // the GoMLX internals changed shape; the tests catch that on a version bump.
-func nodeParam(n *Node, name string) reflect.Value {
+func nodeParam(n *graph.Node, name string) reflect.Value {
 	v := reflect.ValueOf(n).Elem().FieldByName("inputs")
 	for v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer {
 		v = v.Elem()
@@ -107,9 +107,9 @@ func seq(start, n int) []int {
 // contracts v's other-cross axes with the other operand's cross axes, keeping batch
 // axes as batch; the result has axes [batch, thisCross, other's contracting axes in
 // ascending order], which are then transposed back to this operand's layout.
-func operandGrad(v, other *Node, rank int, thisC, thisB, thisX, otherC, otherB, otherX, vOtherCross []int) *Node {
+func operandGrad(v, other *graph.Node, rank int, thisC, thisB, thisX, otherC, otherB, otherX, vOtherCross []int) *graph.Node {
 	nb := len(thisB)
-	g := DotGeneral(v, vOtherCross, seq(0, nb), other, otherX, otherB)
+	g := graph.DotGeneral(v, vOtherCross, seq(0, nb), other, otherX, otherB)
 	pos := make([]int, rank)
 	for i, a := range thisB {
 		pos[a] = i
@@ -124,13 +124,13 @@ func operandGrad(v, other *Node, rank int, thisC, thisB, thisX, otherC, otherB, 
 	}
 	for a, p := range pos {
 		if a != p {
-			return TransposeAllAxes(g, pos...)
+			return graph.TransposeAllAxes(g, pos...)
 		}
 	}
 	return g
 }
 
-func dotGeneralVJP(node *Node, vjps []*Node, _ shapes.Shape) []*Node {
+func dotGeneralVJP(node *graph.Node, vjps []*graph.Node, _ shapes.Shape) []*graph.Node {
 	v, in := vjps[0], node.Inputs()
 	lc, lb := ints(nodeParam(node, "lhsContractingAxes")), ints(nodeParam(node, "lhsBatchAxes"))
 	rc, rb := ints(nodeParam(node, "rhsContractingAxes")), ints(nodeParam(node, "rhsBatchAxes"))
@@ -139,25 +139,25 @@ func dotGeneralVJP(node *Node, vjps []*Node, _ shapes.Shape) []*Node {
 	vL, vR := seq(nb, len(lX)), seq(nb+len(lX), len(rX))
 	gl := operandGrad(v, in[1], in[0].Rank(), lc, lb, lX, rc, rb, rX, vR)
 	gr := operandGrad(v, in[0], in[1].Rank(), rc, rb, rX, lc, lb, lX, vL)
-	return []*Node{ConvertDType(gl, in[0].DType()), ConvertDType(gr, in[1].DType())}
+	return []*graph.Node{graph.ConvertDType(gl, in[0].DType()), graph.ConvertDType(gr, in[1].DType())}
 }
 
-func dotVJP(node *Node, vjps []*Node, s shapes.Shape) []*Node {
+func dotVJP(node *graph.Node, vjps []*graph.Node, s shapes.Shape) []*graph.Node {
 	in := node.Inputs()
 	if in[0].Rank() == 2 && in[1].Rank() == 2 {
-		return []*Node{
-			ConvertDType(DotGeneral(vjps[0], []int{1}, nil, in[1], []int{1}, nil), in[0].DType()),
-			ConvertDType(DotGeneral(in[0], []int{0}, nil, vjps[0], []int{0}, nil), in[1].DType()),
+		return []*graph.Node{
+			graph.ConvertDType(graph.DotGeneral(vjps[0], []int{1}, nil, in[1], []int{1}, nil), in[0].DType()),
+			graph.ConvertDType(graph.DotGeneral(in[0], []int{0}, nil, vjps[0], []int{0}, nil), in[1].DType()),
 		}
 	}
-	return original[NodeTypeDot](node, vjps, s)
+	return original[graph.NodeTypeDot](node, vjps, s)
 }
 
-func sliceVJP(node *Node, vjps []*Node, s shapes.Shape) []*Node {
+func sliceVJP(node *graph.Node, vjps []*graph.Node, s shapes.Shape) []*graph.Node {
 	starts, limits, strides := ints(nodeParam(node, "starts")), ints(nodeParam(node, "limits")), ints(nodeParam(node, "strides"))
 	for _, st := range strides {
 		if st > 1 {
-			return original[NodeTypeSlice](node, vjps, s)
+			return original[graph.NodeTypeSlice](node, vjps, s)
 		}
 	}
 	dims, v := node.Inputs()[0].Shape().Dimensions, vjps[0]
@@ -166,19 +166,19 @@ func sliceVJP(node *Node, vjps []*Node, s shapes.Shape) []*Node {
 		if before == 0 && after == 0 {
 			continue
 		}
-		var parts []*Node
+		var parts []*graph.Node
 		if before > 0 {
 			sh := v.Shape().Clone()
 			sh.Dimensions[axis] = before
-			parts = append(parts, Zeros(v.Graph(), sh))
+			parts = append(parts, graph.Zeros(v.Graph(), sh))
 		}
 		parts = append(parts, v)
 		if after > 0 {
 			sh := v.Shape().Clone()
 			sh.Dimensions[axis] = after
-			parts = append(parts, Zeros(v.Graph(), sh))
+			parts = append(parts, graph.Zeros(v.Graph(), sh))
 		}
-		v = Concatenate(parts, axis)
+		v = graph.Concatenate(parts, axis)
 	}
-	return []*Node{v}
+	return []*graph.Node{v}
 }

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
+
+	"github.com/w2st/w2st/accel"
 
 	"github.com/spf13/pflag"
 )
@@ -19,6 +22,7 @@ install is searched in the active virtualenv, conda and common prefixes unless
 		setup: func(fs *pflag.FlagSet, env *cliEnv) func([]string) error {
 			bf := addBackendFlags(fs)
 			asJSON := fs.Bool("json", false, "print JSON")
+			check := fs.Bool("check", false, "also compile and execute a small graph (matmul, softmax, gradient) and compare with the host")
 			return func(args []string) error {
 				if len(args) > 0 {
 					return usageErrorf("unexpected arguments %q", args)
@@ -28,10 +32,27 @@ install is searched in the active virtualenv, conda and common prefixes unless
 					return err
 				}
 				defer b.Finalize()
+				var st *accel.SelfTestResult
+				var stErr error
+				if *check {
+					r, err := accel.SelfTest(b)
+					st, stErr = &r, err
+				}
 				if *asJSON {
 					enc := json.NewEncoder(env.stdout)
 					enc.SetIndent("", "  ")
-					return enc.Encode(b.Info)
+					out := struct {
+						accel.Info
+						Check      *accel.SelfTestResult `json:"check,omitempty"`
+						CheckError string                `json:"check_error,omitempty"`
+					}{Info: b.Info, Check: st}
+					if stErr != nil {
+						out.CheckError = stErr.Error()
+					}
+					if err := enc.Encode(out); err != nil {
+						return err
+					}
+					return stErr
 				}
 				in := b.Info
 				fmt.Fprintf(env.stdout, "backend:   %s (%s)\nplatform:  %s\ndevices:   %d\n", in.Backend, in.Spec, in.Platform, in.NumDevices)
@@ -48,6 +69,13 @@ install is searched in the active virtualenv, conda and common prefixes unless
 				sort.Strings(keys)
 				for _, k := range keys {
 					fmt.Fprintf(env.stdout, "env:       %s=%s\n", k, in.Env[k])
+				}
+				if st != nil {
+					if stErr != nil {
+						return stErr
+					}
+					fmt.Fprintf(env.stdout, "check:     executed ok (max relative error %.2g; compile+run %v, rerun %v)\n",
+						st.MaxError, st.CompileAndRun.Round(time.Microsecond), st.SecondRun.Round(time.Microsecond))
 				}
 				return nil
 			}
