@@ -8,3 +8,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
+# DuckDB for the Parquet interop test (data/parquetio TestDuckDB); quick when present.
+if [ ! -d scripts/data/node_modules/@duckdb/node-api ]; then
+	(cd scripts/data && npm ci --no-audit --no-fund --silent)
+fi

@@ -8,16 +8,17 @@ package data
 // Example is one row of a w2st dataset (the Parquet schema). The tokenized form
 // adds InputIDs and Length; SoftLabel is set by the weak-label stage.
 type Example struct {
-	ID        string    `parquet:"id"`                  // unique and stable within a dataset
-	Text      string    `parquet:"text"`                // the model's input text
-	Label     int32     `parquet:"label"`               // ground-truth class
-	SoftLabel []float32 `parquet:"soft_label,optional"` // class probabilities (weak labels)
-	Group     string    `parquet:"group,optional"`      // sensitive attribute (fairness)
-	Domain    string    `parquet:"domain,optional"`     // e.g. the OOD style
-	Split     string    `parquet:"split,optional"`      // train/test/dev…
-	InputIDs  []int32   `parquet:"input_ids,optional"`  // token ids (tokenized files)
-	Length    int32     `parquet:"length,optional"`     // len(InputIDs) (tokenized files)
-	Synthetic bool      `parquet:"synthetic,optional"`  // generated rows (w2st data synth)
+	ID        string    `parquet:"id"`                       // unique and stable within a dataset
+	Text      string    `parquet:"text"`                     // the model's input text
+	Label     int32     `parquet:"label"`                    // ground-truth class
+	SoftLabel []float32 `parquet:"soft_label,optional,list"` // class probabilities (weak labels)
+	Group     string    `parquet:"group,optional"`           // sensitive attribute (fairness)
+	Domain    string    `parquet:"domain,optional"`          // e.g. the OOD style
+	Split     string    `parquet:"split,optional"`           // train/test/dev…
+	InputIDs  []int32   `parquet:"input_ids,optional,list"`  // token ids (tokenized files)
+	Length    int32     `parquet:"length,optional"`          // len(InputIDs) (tokenized files)
+	Synthetic bool      `parquet:"synthetic,optional"`       // generated rows (w2st data synth)
+	Race      string    `parquet:"race,optional"`            // Adult's race column, kept beside Group (= sex)
 }
 
 // Batch is a fixed-shape batch of tokenized examples, laid out row-major.

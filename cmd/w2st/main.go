@@ -38,6 +38,15 @@ type cliEnv struct {
 func commands() []*command {
 	return []*command{
 		devicesCommand(),
+		dataCommand(),
+		tokenizeCommand(),
+		modelCommand(),
+		predictCommand(),
+		w2sCommand(),
+		reportCommand(),
+		demoCommand(),
+		trainCommand(),
+		evalCommand(),
 	}
 }
 
@@ -144,6 +153,7 @@ func helpCommand(group *command, path []string, args []string, env *cliEnv) int 
 		return 0
 	}
 	fs := pflag.NewFlagSet(strings.Join(path, " "), pflag.ContinueOnError)
+	fs.SortFlags = false
 	cur.setup(fs, env)
 	printCommandUsage(env.stdout, cur, path, fs)
 	return 0
