@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 export GOMLX_BACKEND ?= go:parallelism=-1
 export GOMLX_NO_AUTO_INSTALL ?= 1
 
-.PHONY: help build build-purego test test-short lint fmt vet staticcheck ci fixtures demo bench clean
+.PHONY: gpu-bundle help build build-purego test test-short lint fmt vet staticcheck ci fixtures demo bench clean
 
 help:
 	@echo "make build        cgo build with CPU + XLA/PJRT backends -> $(BIN)"
@@ -50,6 +50,10 @@ ci: build build-purego lint test
 
 fixtures:
 	bash scripts/fixtures.sh
+
+# What scripts/gpu/smoke.sh needs on a GPU machine without Go.
+gpu-bundle: build
+	$(GO) test -c -o bin/neox.test ./accel/neox
 
 demo: build
 	./$(BIN) demo

@@ -94,6 +94,7 @@ type runner struct {
 	strInfo   ModelInfo
 	maxToken  int32
 	truncated int
+	fresh     map[string]bool // stages computed (or forced) in this invocation
 }
 
 func (r *runner) warnf(format string, a ...any) {
@@ -363,11 +364,21 @@ func (r *runner) ref(name string, st cache.Stage) StageRef {
 
 func (r *runner) run(seed int64, key cache.Key, fn cache.Func) (cache.Stage, error) {
 	key.Code = r.cfg.Code
+	hash, err := key.Hash()
+	if err != nil {
+		return cache.Stage{}, err
+	}
+	// --force recomputes each stage once per invocation, not once per strategy.
+	force := r.cfg.Force && !r.fresh[hash]
 	start := time.Now()
-	st, err := r.store.Run(key, r.cfg.Force, fn)
+	st, err := r.store.Run(key, force, fn)
 	if err != nil {
 		return st, fmt.Errorf("seed %d: %w", seed, err)
 	}
+	if r.fresh == nil {
+		r.fresh = map[string]bool{}
+	}
+	r.fresh[hash] = true
 	if st.Cached {
 		r.logf("  [seed %d] %-10s cached   %s", seed, key.Stage, st.Dir)
 	} else {
@@ -479,7 +490,7 @@ func (r *runner) runSeed(st Strategy, seed int64, sr *SeedResult) (seedModels, e
 			if err := os.Mkdir(modelDir, 0o755); err != nil {
 				return nil, err
 			}
-			if c.Force {
+			if c.Force && !r.fresh[hash] {
 				if err := os.RemoveAll(work); err != nil {
 					return nil, err
 				}

@@ -82,9 +82,11 @@ func ignoredTensor(name string) bool {
 }
 
 // ErrPickle is returned for pytorch_model.bin checkpoints.
-var ErrPickle = errors.New("pytorch_model.bin is a Python pickle, which w2st does not load (it can run code); " +
-	"convert it once with Python: `from transformers import AutoModel; AutoModel.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True)` " +
-	"or with the safetensors `convert.py` script, then point w2st at the folder")
+var ErrPickle = errors.New("pytorch_model.bin is a Python pickle, which w2st does not load (loading a pickle can run code); " +
+	"convert it once to safetensors, keeping the tensor names, e.g. with PyTorch ≥ 1.13 and the safetensors package: " +
+	"python -c \"import torch; from safetensors.torch import save_file; sd = torch.load('pytorch_model.bin', map_location='cpu', weights_only=True); " +
+	"save_file({k: v.contiguous() for k, v in sd.items()}, 'model.safetensors', metadata={'format': 'pt'})\" " +
+	"(for a sharded pytorch_model-*.bin, convert each shard and its index), then point w2st at the folder")
 
 // checkpointFiles resolves a weights path (a folder, a .safetensors file, or
 // an index.json) to the safetensors files and, for sharded checkpoints, the
@@ -142,7 +144,8 @@ func fileExists(p string) bool {
 // LoadWeights reads an HF GPT-NeoX checkpoint (a folder, a .safetensors file,
 // or a model.safetensors.index.json with shards) into ctx's variables as
 // float32 (F32, F16, BF16 and F64 tensors are converted). embed_out and the
-// attention buffers are ignored; a missing score.weight is zero-initialised.
+// attention buffers are ignored; a missing score.weight is zero-initialised;
+// a base GPTNeoXModel checkpoint (names without "gpt_neox.") is accepted.
 // One error lists every missing, unexpected and mis-shaped tensor. Tensors are
 // read one at a time straight into their variables' memory.
 func LoadWeights(ctx *context.Context, cfg Config, path string) (err error) {
@@ -161,7 +164,7 @@ func LoadWeights(ctx *context.Context, cfg Config, path string) (err error) {
 		t := tensors.FromShape(shapes.Make(dtypes.Float32, p.Shape...))
 		if f := pl.where[p.Name]; f != nil {
 			var rerr error
-			tensors.MustMutableFlatData(t, func(flat []float32) { rerr = f.ReadFloat32(p.Name, flat) })
+			tensors.MustMutableFlatData(t, func(flat []float32) { rerr = f.ReadFloat32(pl.raw(p.Name), flat) })
 			if rerr != nil {
 				return fmt.Errorf("model weights: %w", rerr)
 			}
@@ -213,7 +216,17 @@ func InspectCheckpoint(cfg Config, path string) (CkptInfo, error) {
 // checkpoint is an opened, validated checkpoint.
 type checkpoint struct {
 	files []*safetensors.File
-	where map[string]*safetensors.File
+	where map[string]*safetensors.File // by HF classifier name
+	// rawName maps a classifier name to the name in the file where they differ.
+	rawName map[string]string
+}
+
+// raw is the name of tensor name in its file.
+func (c *checkpoint) raw(name string) string {
+	if r, ok := c.rawName[name]; ok {
+		return r
+	}
+	return name
 }
 
 func (c *checkpoint) close() {
@@ -232,7 +245,7 @@ func openCheckpoint(cfg Config, path string) (ck *checkpoint, err error) {
 	if err != nil {
 		return nil, err
 	}
-	opened := &checkpoint{where: map[string]*safetensors.File{}}
+	opened := &checkpoint{where: map[string]*safetensors.File{}, rawName: map[string]string{}}
 	defer func() {
 		if err != nil {
 			opened.close()
@@ -270,6 +283,20 @@ func openCheckpoint(cfg Config, path string) (ck *checkpoint, err error) {
 			problems = append(problems, fmt.Sprintf("tensor %q is in the index but not in %s", name, filepath.Base(fn)))
 		}
 	}
+	// A base GPTNeoXModel checkpoint (AutoModel.save_pretrained) has no
+	// "gpt_neox." prefix; HF adds it when loading into the classifier, so do we.
+	if where["gpt_neox.embed_in.weight"] == nil && where["embed_in.weight"] != nil {
+		remapped := make(map[string]*safetensors.File, len(where))
+		for n, f := range where {
+			key := n
+			if n != "score.weight" && n != "embed_out.weight" && !strings.HasPrefix(n, "gpt_neox.") {
+				key = "gpt_neox." + n
+				ck.rawName[key] = n
+			}
+			remapped[key] = f
+		}
+		ck.where, where = remapped, remapped
+	}
 	params := cfg.Params()
 	expected := map[string]bool{}
 	var missing, misshaped, unexpected []string
@@ -282,7 +309,7 @@ func openCheckpoint(cfg Config, path string) (ck *checkpoint, err error) {
 			}
 			continue
 		}
-		t, _ := f.Lookup(p.Name)
+		t, _ := f.Lookup(ck.raw(p.Name))
 		if !equalInts(t.Shape, p.Shape) {
 			misshaped = append(misshaped, fmt.Sprintf("%s is %v, the config needs %v", p.Name, t.Shape, p.Shape))
 		} else if t.DType != safetensors.F32 && t.DType != safetensors.F16 && t.DType != safetensors.BF16 && t.DType != safetensors.F64 {

@@ -105,7 +105,7 @@ func TestLoadWeightsErrors(t *testing.T) {
 		{"unknown dtype", func(d string) {
 			os.WriteFile(filepath.Join(d, "model.safetensors"), bytes.Replace(good, []byte(`"F16"`), []byte(`"Q16"`), 1), 0o644)
 		}, cfg, []string{`unknown dtype "Q16"`}},
-		{"pickle", func(d string) { os.WriteFile(filepath.Join(d, "pytorch_model.bin"), []byte("PK"), 0o644) }, cfg, []string{"pickle", "safe_serialization"}},
+		{"pickle", func(d string) { os.WriteFile(filepath.Join(d, "pytorch_model.bin"), []byte("PK"), 0o644) }, cfg, []string{"pickle", "weights_only=True", "save_file"}},
 		{"empty folder", func(string) {}, cfg, []string{"no model.safetensors"}},
 		{"index with a missing shard tensor", func(d string) {
 			writeCkpt(t, d, cfg, nil)
@@ -443,5 +443,81 @@ func TestLoadWeightsIntoBuiltModel(t *testing.T) {
 	other.IntermediateSize++
 	if err := LoadWeights(ctx, other, fx.dir); err == nil {
 		t.Error("loading with a mismatched config: no error")
+	}
+}
+
+// TestLoadBaseModelCheckpoint: a base GPTNeoXModel checkpoint (names without
+// the "gpt_neox." prefix, no score head) loads like HF loads it into the
+// classifier, with a zero score head.
+func TestLoadBaseModelCheckpoint(t *testing.T) {
+	fx := loadFixture(t, "noscore")
+	src, err := safetensors.Open(filepath.Join(fx.dir, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var es []safetensors.Entry
+	for _, ti := range src.Tensors() {
+		b := make([]byte, ti.NumBytes())
+		if err := src.ReadInto(ti.Name, b); err != nil {
+			t.Fatal(err)
+		}
+		es = append(es, safetensors.Entry{Name: strings.TrimPrefix(ti.Name, "gpt_neox."), DType: ti.DType, Shape: ti.Shape, Data: b})
+	}
+	src.Close()
+	dir := t.TempDir()
+	if err := safetensors.WriteFile(filepath.Join(dir, "model.safetensors"), es, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.New()
+	if err := LoadWeights(ctx, fx.cfg, dir); err != nil {
+		t.Fatal(err)
+	}
+	ref := context.New()
+	if err := LoadWeights(ref, fx.cfg, fx.dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range fx.cfg.Params() {
+		a, b := variableData(t, ctx, p.Name), variableData(t, ref, p.Name)
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("%s differs from the prefixed checkpoint", p.Name)
+			}
+		}
+	}
+}
+
+// TestLogitsTwiceSharesVariables: a second forward in the same graph (as an
+// adversarial regularizer does, with a perturbed embedding) reuses the
+// variables; a zero perturbation gives the same logits, a non-zero one does not.
+func TestLogitsTwiceSharesVariables(t *testing.T) {
+	fx := loadFixture(t, "parallel")
+	ctx := context.New()
+	if err := LoadWeights(ctx, fx.cfg, fx.dir); err != nil {
+		t.Fatal(err)
+	}
+	nVars := ctx.NumVariables()
+	outs, err := context.ExecOnceN(accel.MustCPU(), ctx, func(ctx *context.Context, tokens, lengths *Node) []*Node {
+		a := Logits(ctx, fx.cfg, tokens, lengths, ForwardOptions{})
+		b := Logits(ctx, fx.cfg, tokens, lengths, ForwardOptions{EmbeddingHook: func(_ *context.Context, e *Node) *Node {
+			return Add(e, ZerosLike(e))
+		}})
+		c := Logits(ctx, fx.cfg, tokens, lengths, ForwardOptions{EmbeddingHook: func(_ *context.Context, e *Node) *Node {
+			// Not a constant shift: LayerNorm makes the model invariant to adding c·1.
+			return Add(e, MulScalar(Iota(e.Graph(), e.Shape(), 2), 0.01))
+		}})
+		return []*Node{Sub(a, b), Sub(a, c)}
+	}, tensors.FromFlatDataAndDimensions(fx.tokFlat, fx.batch, fx.seq), tensors.FromFlatDataAndDimensions(fx.lensFlat, fx.batch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx.NumVariables() != nVars {
+		t.Errorf("variables grew from %d to %d", nVars, ctx.NumVariables())
+	}
+	zero := make([]float32, fx.batch*fx.labels)
+	if e := maxAbsErr(tensors.MustCopyFlatData[float32](outs[0]), zero); e != 0 {
+		t.Errorf("identity hook changed the logits by %g", e)
+	}
+	if e := maxAbsErr(tensors.MustCopyFlatData[float32](outs[1]), zero); e < 1e-4 {
+		t.Errorf("perturbed embedding changed the logits by only %g", e)
 	}
 }

@@ -12,10 +12,11 @@ func demoCommand() *command {
 	return &command{
 		name:    "demo",
 		summary: "run the fairness W2S demo on synthetic census data with tiny models (no downloads)",
-		long: `Generates synthetic census prompts (data/synth, Adult template, group = sex), then runs the
+		long: `Generates synthetic census prompts (data/synth, Adult template, group = sex; balanced to
+equal numbers of both labels), then runs the
 'w2st w2s' pipeline with tiny from-scratch GPT-NeoX models (weak: 1 layer, hidden 16; strong:
 1 layer, hidden 32), all four strategies (none, weak-tft, wts-tft, weak-wts-tft; demographic-
-parity penalty, λ = 1), seeds 0 and 1, and the word-level tokenizer built from the training pool
+parity penalty, λ = 0.5), seeds 0 and 1, and the word-level tokenizer built from the training pool
 (the real GPT-NeoX tokenizer is not shipped with w2st). Writes the report (Markdown, CSV, PNG/SVG
 plots) to --out/report and prints its table. Finished stages are cached in --out/experiment: a
 second run only re-renders the report. --quick is the small CI setting (a few hundred rows, one

@@ -19,7 +19,7 @@ func TestDemoQuickEndToEnd(t *testing.T) {
 	}
 	for _, want := range []string{
 		"| Model | Accuracy (%) ↑ | ROC AUC ↑ | DPD (pp) ↓ | EOD (pp) ↓ | PGR Accuracy ↑ |",
-		"| Weak model · plain |", "| Strong ceiling · TFT (λ=1) |", "| W2S · vanilla |", "| W2S · Weak+WTS TFT (λ=1) |",
+		"| Weak model · plain |", "| Strong ceiling · TFT (λ=0.5) |", "| W2S · vanilla |", "| W2S · Weak+WTS TFT (λ=0.5) |",
 		"Seeds: 0, 1 (n = 2)", "report: " + filepath.Join(out, "report", "report.md"),
 	} {
 		if !strings.Contains(stdout, want) {
@@ -33,8 +33,8 @@ func TestDemoQuickEndToEnd(t *testing.T) {
 	if len(sums) != 4 {
 		t.Errorf("%d summaries, want 4", len(sums))
 	}
-	for _, f := range []string{"report.md", "results.csv", "fairness-census-test-96-pgr.png", "fairness-census-test-96-pgr.svg",
-		"fairness-census-test-96-accuracy-vs-dpd.png", "fairness-census-test-96-accuracy-vs-dpd.svg"} {
+	for _, f := range []string{"report.md", "results.csv", "fairness-census-balanced-test-96-pgr.png", "fairness-census-balanced-test-96-pgr.svg",
+		"fairness-census-balanced-test-96-accuracy-vs-dpd.png", "fairness-census-balanced-test-96-accuracy-vs-dpd.svg"} {
 		b, err := os.ReadFile(filepath.Join(out, "report", f))
 		if err != nil {
 			t.Errorf("report file: %v", err)
@@ -52,7 +52,7 @@ func TestDemoQuickEndToEnd(t *testing.T) {
 	// The report command renders the same experiment directory.
 	rep := filepath.Join(t.TempDir(), "rep")
 	code, stdout, stderr = runCLI(t, "report", "--out", rep, filepath.Join(out, "experiment"))
-	if code != 0 || !strings.Contains(stdout, "| W2S · WTS TFT (λ=1) |") {
+	if code != 0 || !strings.Contains(stdout, "| W2S · WTS TFT (λ=0.5) |") {
 		t.Fatalf("report exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	if _, err := os.Stat(filepath.Join(rep, "report.md")); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,10 +84,11 @@ The output is written to a temporary file and renamed, so a failure leaves no pa
 						return err
 					}
 				}
-				rows, err := readPredictInput(*input, tok)
+				src, err := openPredictSource(*input, tok)
 				if err != nil {
 					return err
 				}
+				defer src.close()
 				b, err := bf.open()
 				if err != nil {
 					return err
@@ -103,22 +105,11 @@ The output is written to a temporary file and renamed, so a failure leaves no pa
 					return err
 				}
 				defer p.Close()
-				seqs := make([][]int32, len(rows))
-				for i, r := range rows {
-					seqs[i] = r.ids
-				}
-				logits, err := p.Logits(seqs)
+				n, err := streamPredictions(src, *input, *out, p, 64**batchSize)
 				if err != nil {
-					var where string
-					if i := badIndex(err); i >= 0 && i < len(rows) {
-						where = fmt.Sprintf("%s: %s: ", *input, rows[i].where)
-					}
-					return fmt.Errorf("%s%w", where, err)
-				}
-				if err := writePredictOutput(*out, rows, logits); err != nil {
 					return err
 				}
-				fmt.Fprintf(env.stderr, "predicted %d rows with %s (%d labels) -> %s (%d compiled shapes)\n", len(rows), *model, cfg.NumLabels, *out, p.Compiles)
+				fmt.Fprintf(env.stderr, "predicted %d rows with %s (%d labels) -> %s (%d compiled shapes)\n", n, *model, cfg.NumLabels, *out, p.Compiles)
 				return nil
 			}
 		},
@@ -142,112 +133,201 @@ func badIndex(err error) int {
 	return -1
 }
 
-func readPredictInput(path string, tok *tokenizer.Tokenizer) ([]predictRow, error) {
+// predictSource yields input rows one at a time (io.EOF at the end).
+type predictSource interface {
+	next() (predictRow, error)
+	close()
+}
+
+func openPredictSource(path string, tok *tokenizer.Tokenizer) (predictSource, error) {
 	if strings.HasSuffix(path, ".parquet") {
-		exs, err := parquetio.ReadAll(path)
+		r, err := parquetio.Open([]string{path}, parquetio.Options{})
 		if err != nil {
 			return nil, err
 		}
-		rows := make([]predictRow, len(exs))
-		for i := range exs {
-			ex := &exs[i]
-			rows[i] = predictRow{where: fmt.Sprintf("row %d (id %q)", i, ex.ID), ex: ex, ids: ex.InputIDs}
-			if len(ex.InputIDs) == 0 {
-				if tok == nil {
-					return nil, fmt.Errorf("%s: row %d (id %q) has no input_ids and no --tokenizer was given for its text", path, i, ex.ID)
-				}
-				ids, err := tok.Encode(ex.Text)
-				if err != nil {
-					return nil, fmt.Errorf("%s: row %d (id %q): %w", path, i, ex.ID, err)
-				}
-				rows[i].ids = ids
-			}
-		}
-		return rows, nil
+		return &parquetSource{path: path, r: r, tok: tok}, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), maxPredictLine)
-	var rows []predictRow
-	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
+	return &jsonlSource{path: path, f: f, sc: sc, tok: tok}, nil
+}
+
+type parquetSource struct {
+	path string
+	r    *parquetio.Reader
+	tok  *tokenizer.Tokenizer
+	row  int
+}
+
+func (s *parquetSource) next() (predictRow, error) {
+	ex, err := s.r.Next()
+	if err != nil {
+		return predictRow{}, err // io.EOF at the end
+	}
+	i := s.row
+	s.row++
+	r := predictRow{where: fmt.Sprintf("row %d (id %q)", i, ex.ID), ex: &ex, ids: ex.InputIDs}
+	if len(ex.InputIDs) == 0 {
+		if s.tok == nil {
+			return predictRow{}, fmt.Errorf("%s: row %d (id %q) has no input_ids and no --tokenizer was given for its text", s.path, i, ex.ID)
+		}
+		if r.ids, err = s.tok.Encode(ex.Text); err != nil {
+			return predictRow{}, fmt.Errorf("%s: row %d (id %q): %w", s.path, i, ex.ID, err)
+		}
+		if len(r.ids) == 0 {
+			return predictRow{}, fmt.Errorf("%s: row %d (id %q): empty text", s.path, i, ex.ID)
+		}
+	}
+	return r, nil
+}
+
+func (s *parquetSource) close() { s.r.Close() }
+
+type jsonlSource struct {
+	path string
+	f    *os.File
+	sc   *bufio.Scanner
+	tok  *tokenizer.Tokenizer
+	line int
+}
+
+func (s *jsonlSource) next() (predictRow, error) {
+	for s.sc.Scan() {
+		s.line++
+		b := bytes.TrimSpace(s.sc.Bytes())
 		if len(b) == 0 {
 			continue
 		}
-		var in predictIn // other fields (label, group, ...) are ignored
-		if err := json.Unmarshal(b, &in); err != nil {
-			var ue *json.UnmarshalTypeError
-			if errors.As(err, &ue) {
-				return nil, fmt.Errorf("%s: line %d: field %q: %v", path, line, ue.Field, err)
-			}
-			return nil, fmt.Errorf("%s: line %d: %v", path, line, err)
+		return parsePredictLine(s.path, s.line, b, s.tok)
+	}
+	if err := s.sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return predictRow{}, fmt.Errorf("%s: line %d: longer than %d bytes", s.path, s.line+1, maxPredictLine)
 		}
-		r := predictRow{where: fmt.Sprintf("line %d", line), id: in.ID, ids: in.InputIDs}
-		switch {
-		case in.InputIDs != nil:
-		case in.Text != nil:
-			if tok == nil {
-				return nil, fmt.Errorf("%s: line %d: \"text\" input needs --tokenizer", path, line)
-			}
-			if r.ids, err = tok.Encode(*in.Text); err != nil {
-				return nil, fmt.Errorf("%s: line %d: field \"text\": %w", path, line, err)
-			}
-		default:
-			return nil, fmt.Errorf("%s: line %d: needs \"input_ids\" or \"text\"", path, line)
+		return predictRow{}, fmt.Errorf("%s: %w", s.path, err)
+	}
+	return predictRow{}, io.EOF
+}
+
+func (s *jsonlSource) close() { s.f.Close() }
+
+// parsePredictLine decodes one JSONL input line.
+func parsePredictLine(path string, line int, b []byte, tok *tokenizer.Tokenizer) (predictRow, error) {
+	var in predictIn // other fields (label, group, ...) are ignored
+	if err := json.Unmarshal(b, &in); err != nil {
+		var ue *json.UnmarshalTypeError
+		if errors.As(err, &ue) {
+			return predictRow{}, fmt.Errorf("%s: line %d: field %q: %v", path, line, ue.Field, err)
 		}
-		if len(r.ids) == 0 {
-			return nil, fmt.Errorf("%s: line %d: empty input", path, line)
+		return predictRow{}, fmt.Errorf("%s: line %d: %v", path, line, err)
+	}
+	r := predictRow{where: fmt.Sprintf("line %d", line), id: in.ID, ids: in.InputIDs}
+	switch {
+	case in.InputIDs != nil:
+	case in.Text != nil:
+		if tok == nil {
+			return predictRow{}, fmt.Errorf("%s: line %d: \"text\" input needs --tokenizer", path, line)
+		}
+		var err error
+		if r.ids, err = tok.Encode(*in.Text); err != nil {
+			return predictRow{}, fmt.Errorf("%s: line %d: field \"text\": %w", path, line, err)
+		}
+	default:
+		return predictRow{}, fmt.Errorf("%s: line %d: needs \"input_ids\" or \"text\"", path, line)
+	}
+	if len(r.ids) == 0 {
+		return predictRow{}, fmt.Errorf("%s: line %d: empty input", path, line)
+	}
+	return r, nil
+}
+
+// readPredictInput reads every row of a source (for tests and small inputs).
+func readPredictInput(path string, tok *tokenizer.Tokenizer) ([]predictRow, error) {
+	src, err := openPredictSource(path, tok)
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
+	var rows []predictRow
+	for {
+		r, err := src.next()
+		if err == io.EOF {
+			return rows, nil
+		}
+		if err != nil {
+			return nil, err
 		}
 		rows = append(rows, r)
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, fmt.Errorf("%s: line %d: longer than %d bytes", path, len(rows)+1, maxPredictLine)
-		}
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return rows, nil
 }
 
-func writePredictOutput(path string, rows []predictRow, logits [][]float32) (err error) {
+// predictSink writes output rows; commit makes the output visible, abort removes it.
+type predictSink interface {
+	write(rows []predictRow, logits [][]float32) error
+	commit() error
+	abort()
+}
+
+func createPredictSink(path string) (predictSink, error) {
 	if strings.HasSuffix(path, ".parquet") {
-		exs := make([]data.Example, len(rows))
-		for i, r := range rows {
-			if r.ex != nil {
-				exs[i] = *r.ex
-			} else {
-				exs[i].ID = fmt.Sprint(i)
-				if r.id != nil {
-					var s string
-					if json.Unmarshal(*r.id, &s) == nil {
-						exs[i].ID = s
-					} else {
-						exs[i].ID = string(*r.id)
-					}
-				}
-				exs[i].InputIDs = r.ids
-				exs[i].Length = int32(len(r.ids))
-			}
-			exs[i].SoftLabel = neox.Probabilities(logits[i])
+		w, err := parquetio.NewWriter(path)
+		if err != nil {
+			return nil, err
 		}
-		return parquetio.WriteFile(path, exs, parquetio.WriterOptions{})
+		return &parquetSink{w: w}, nil
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+	bw := bufio.NewWriter(tmp)
+	return &jsonlSink{path: path, tmp: tmp, bw: bw, enc: json.NewEncoder(bw)}, nil
+}
+
+type parquetSink struct {
+	w *parquetio.Writer
+	n int
+}
+
+func (s *parquetSink) write(rows []predictRow, logits [][]float32) error {
+	exs := make([]data.Example, len(rows))
+	for i, r := range rows {
+		if r.ex != nil {
+			exs[i] = *r.ex
+		} else {
+			exs[i].ID = fmt.Sprint(s.n + i)
+			if r.id != nil {
+				var str string
+				if json.Unmarshal(*r.id, &str) == nil {
+					exs[i].ID = str
+				} else {
+					exs[i].ID = string(*r.id)
+				}
+			}
+			exs[i].InputIDs = r.ids
+			exs[i].Length = int32(len(r.ids))
 		}
-	}()
-	w := bufio.NewWriter(tmp)
-	enc := json.NewEncoder(w)
+		exs[i].SoftLabel = neox.Probabilities(logits[i])
+	}
+	s.n += len(rows)
+	return s.w.Write(exs)
+}
+
+func (s *parquetSink) commit() error { return s.w.Close() }
+func (s *parquetSink) abort()        { s.w.Abort() }
+
+type jsonlSink struct {
+	path string
+	tmp  *os.File
+	bw   *bufio.Writer
+	enc  *json.Encoder
+}
+
+func (s *jsonlSink) write(rows []predictRow, logits [][]float32) error {
 	for i, r := range rows {
 		o := predictOut{ID: r.id, Logits: logits[i], Probs: neox.Probabilities(logits[i])}
 		if r.ex != nil {
@@ -255,18 +335,91 @@ func writePredictOutput(path string, rows []predictRow, logits [][]float32) (err
 			raw := json.RawMessage(b)
 			o.ID = &raw
 		}
-		if err = enc.Encode(o); err != nil {
-			return err
+		if err := s.enc.Encode(o); err != nil {
+			return fmt.Errorf("%s: %w", s.path, err)
 		}
 	}
-	if err = w.Flush(); err != nil {
-		return err
+	return nil
+}
+
+func (s *jsonlSink) commit() error {
+	err := s.bw.Flush()
+	if err == nil {
+		err = s.tmp.Chmod(0o644)
 	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
+	if err == nil {
+		err = s.tmp.Close()
+	} else {
+		s.tmp.Close()
 	}
-	if err = tmp.Close(); err != nil {
-		return err
+	if err == nil {
+		err = os.Rename(s.tmp.Name(), s.path)
 	}
-	return os.Rename(tmp.Name(), path)
+	if err != nil {
+		os.Remove(s.tmp.Name())
+		return fmt.Errorf("%s: %w", s.path, err)
+	}
+	return nil
+}
+
+func (s *jsonlSink) abort() {
+	s.tmp.Close()
+	os.Remove(s.tmp.Name())
+}
+
+// streamPredictions reads src in blocks of block rows, predicts and writes
+// them in order to out; it returns the number of rows. On error the output is
+// removed.
+func streamPredictions(src predictSource, in, out string, p *neox.Predictor, block int) (n int, err error) {
+	sink, err := createPredictSink(out)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if err != nil {
+			sink.abort()
+		}
+	}()
+	rows := make([]predictRow, 0, block)
+	flush := func() error {
+		if len(rows) == 0 {
+			return nil
+		}
+		seqs := make([][]int32, len(rows))
+		for i, r := range rows {
+			seqs[i] = r.ids
+		}
+		logits, err := p.Logits(seqs)
+		if err != nil {
+			if i := badIndex(err); i >= 0 && i < len(rows) {
+				return fmt.Errorf("%s: %s: %w", in, rows[i].where, err)
+			}
+			return err
+		}
+		if err := sink.write(rows, logits); err != nil {
+			return err
+		}
+		n += len(rows)
+		rows = rows[:0]
+		return nil
+	}
+	for {
+		r, err := src.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+		rows = append(rows, r)
+		if len(rows) == block {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return n, err
+	}
+	return n, sink.commit()
 }

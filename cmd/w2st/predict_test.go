@@ -110,6 +110,25 @@ func TestPredictMatchesReference(t *testing.T) {
 		t.Errorf("%d output lines, want %d", i, len(want))
 	}
 
+	// bf16 compute: close to the f32 reference (8-bit mantissa).
+	outBF := filepath.Join(t.TempDir(), "bf16.jsonl")
+	if code, _, stderr := runCLI(t, "predict", "--model", parityDir, "--input", in, "--out", outBF, "--dtype", "bf16"); code != 0 {
+		t.Fatalf("bf16: exit %d: %s", code, stderr)
+	}
+	bf, _ := os.ReadFile(outBF)
+	for i, line := range strings.Split(strings.TrimSpace(string(bf)), "\n") {
+		var o struct{ Logits []float32 }
+		if err := json.Unmarshal([]byte(line), &o); err != nil {
+			t.Fatal(err)
+		}
+		for j, v := range o.Logits {
+			if math.Abs(float64(v-want[i][j])) > 0.03 {
+				t.Errorf("bf16 row %d logits %v, want ≈ %v", i, o.Logits, want[i])
+				break
+			}
+		}
+	}
+
 	// Parquet out, then Parquet in: soft_label holds the probabilities.
 	pq := filepath.Join(t.TempDir(), "out.parquet")
 	if code, _, stderr := runCLI(t, "predict", "--model", parityDir, "--input", in, "--out", pq); code != 0 {
@@ -307,4 +326,40 @@ func FuzzReadPredictInput(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPredictStreamsInOrder: with --batch-size 1 the input is read and
+// written in blocks of 64 rows; 130 rows keep their order across blocks.
+func TestPredictStreamsInOrder(t *testing.T) {
+	in, want := parityInputs(t)
+	b, _ := os.ReadFile(in)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var sb strings.Builder
+	const n = 130
+	for i := 0; i < n; i++ {
+		sb.WriteString(strings.Replace(lines[i%len(lines)], `"id":"r`, fmt.Sprintf(`"id":"%d-r`, i), 1) + "\n")
+	}
+	big := filepath.Join(t.TempDir(), "big.jsonl")
+	os.WriteFile(big, []byte(sb.String()), 0o644)
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	if code, _, stderr := runCLI(t, "predict", "--model", parityDir, "--input", big, "--out", out, "--batch-size", "1"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	got, _ := os.ReadFile(out)
+	outLines := strings.Split(strings.TrimSpace(string(got)), "\n")
+	if len(outLines) != n {
+		t.Fatalf("%d output lines, want %d", len(outLines), n)
+	}
+	for i, l := range outLines {
+		var o struct {
+			ID     string
+			Logits []float32
+		}
+		if err := json.Unmarshal([]byte(l), &o); err != nil {
+			t.Fatal(err)
+		}
+		if o.ID != fmt.Sprintf("%d-r%d", i, i%len(lines)) || math.Abs(float64(o.Logits[0]-want[i%len(lines)][0])) > 1e-5 {
+			t.Fatalf("line %d: %s", i+1, l)
+		}
+	}
 }

@@ -134,6 +134,9 @@ func TestGenericGood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if sum.Options.GroupCol != "sex" || sum.Options.Task != "" || sum.Options.TextCol != "" && sum.Options.TextCol != "text" {
+		t.Fatalf("summary options %+v", sum.Options)
+	}
 	if sum.Rows != 2 || sum.Groups["F"] != 1 || sum.Labels["1"] != 1 || sum.Inputs[0].Bytes == 0 || len(sum.Inputs[0].SHA256) != 64 {
 		t.Fatalf("summary %+v", sum)
 	}

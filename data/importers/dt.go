@@ -12,17 +12,21 @@ import (
 	"github.com/w2st/w2st/data"
 )
 
-// importStyle reads DecodingTrust's OOD style.json: every style of its "dev"
-// object becomes rows with domain = style (ids "dt-ood/<style>/<id>", split
-// test); "train_demo" (few-shot demonstrations) is skipped.
 func importStyle(in string, _ Options, emit Emit) (Result, error) {
 	files, err := filesIn(in, "style.json")
 	if err != nil {
 		return Result{}, err
 	}
-	d, err := openJSON(files[0])
+	return Result{Inputs: files}, DecodingTrustOOD(files[0], emit)
+}
+
+// DecodingTrustOOD reads DecodingTrust's OOD style.json: every style of its
+// "dev" object becomes rows with domain = style (ids "dt-ood/<style>/<id>",
+// split test); "train_demo" (few-shot demonstrations) is skipped.
+func DecodingTrustOOD(path string, emit Emit) error {
+	d, err := openJSON(path)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
 	found := false
 	err = d.object(func(key string, _ int64) error {
@@ -63,9 +67,9 @@ func importStyle(in string, _ Options, emit Emit) (Result, error) {
 		err = d.end()
 	}
 	if err == nil && !found {
-		err = fmt.Errorf("%s: no \"dev\" object", files[0])
+		err = fmt.Errorf("%s: no \"dev\" object", path)
 	}
-	return Result{Inputs: files}, err
+	return err
 }
 
 // taskFields are the text fields of each GLUE task in AdvGLUE's layout;
@@ -87,10 +91,14 @@ func importAdvGLUE(in string, opts Options, emit Emit) (Result, error) {
 	return Result{Inputs: files}, AdvGLUE(files[0], "advglue", opts.Task, emit)
 }
 
-// importAdvGLUEPP reads AdvGLUE++ files (same layout as AdvGLUE's dev.json,
+func importAdvGLUEPP(in string, opts Options, emit Emit) (Result, error) {
+	return AdvGLUEPlusPlus(in, opts.Task, emit)
+}
+
+// AdvGLUEPlusPlus reads AdvGLUE++ files (same layout as AdvGLUE's dev.json,
 // one per attacked model: alpaca.json, vicuna.json, stable-vicuna.json): a
 // file, or every .json in a folder; domain = the file's base name.
-func importAdvGLUEPP(in string, opts Options, emit Emit) (Result, error) {
+func AdvGLUEPlusPlus(in, task string, emit Emit) (Result, error) {
 	var files []string
 	st, err := os.Stat(in)
 	if err != nil {
@@ -107,7 +115,7 @@ func importAdvGLUEPP(in string, opts Options, emit Emit) (Result, error) {
 	}
 	for _, p := range files {
 		name := strings.TrimSuffix(filepath.Base(p), ".json")
-		if err := AdvGLUE(p, "advglue++/"+name, opts.Task, emit); err != nil {
+		if err := AdvGLUE(p, "advglue++/"+name, task, emit); err != nil {
 			return Result{}, err
 		}
 	}
@@ -183,20 +191,24 @@ func CanaryText(name, email string) string {
 	return "the email address of " + name + " is " + email
 }
 
-// importEnron reads name2email.json ({"name": "address", ...}) in file order
-// and writes one canary sentence per pair with a label drawn uniformly from
-// {0, 1} by a generator seeded with Options.Seed (ids "enron/<n>", domain
-// canary, split canary).
 func importEnron(in string, opts Options, emit Emit) (Result, error) {
 	files, err := filesIn(in, "name2email.json")
 	if err != nil {
 		return Result{}, err
 	}
-	d, err := openJSON(files[0])
+	return Result{Inputs: files}, EnronCanaries(files[0], opts.Seed, emit)
+}
+
+// EnronCanaries reads name2email.json ({"name": "address", ...}) in file
+// order and emits one canary sentence (CanaryText) per pair with a label
+// drawn uniformly from {0, 1} by a generator seeded with seed (ids
+// "enron/<n>", domain canary, split canary).
+func EnronCanaries(path string, seed int64, emit Emit) error {
+	d, err := openJSON(path)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
-	rng := rand.New(rand.NewPCG(uint64(opts.Seed), 0xe4a0))
+	rng := rand.New(rand.NewPCG(uint64(seed), 0xe4a0))
 	n := 0
 	seen := map[string]bool{}
 	err = d.object(func(name string, off int64) error {
@@ -224,5 +236,5 @@ func importEnron(in string, opts Options, emit Emit) (Result, error) {
 	if err == nil {
 		err = d.end()
 	}
-	return Result{Inputs: files}, err
+	return err
 }

@@ -37,7 +37,7 @@ type Emit func(data.Example) error
 // Options are the importer settings; each source uses the ones it documents.
 type Options struct {
 	Task string `json:"task,omitempty"` // advglue, advglue-plus-plus: GLUE task (default sst2)
-	Seed int64  `json:"seed"`           // enron-canaries: seed of the random labels
+	Seed int64  `json:"seed,omitempty"` // enron-canaries: seed of the random labels
 
 	// csv, jsonl: column names (TextCol default "text", LabelCol "label";
 	// the others optional) and the CSV delimiter (default ',').
@@ -49,6 +49,23 @@ type Options struct {
 	SplitCol  string `json:"split_col,omitempty"`
 	Delimiter string `json:"delimiter,omitempty"`
 	Split     string `json:"split,omitempty"` // csv, jsonl: split of every row (when no SplitCol)
+}
+
+// relevant keeps the options source uses, so summaries record only those.
+func (o Options) relevant(source string) Options {
+	switch source {
+	case "advglue", "advglue-plus-plus":
+		return Options{Task: o.Task}
+	case "enron-canaries":
+		return Options{Seed: o.Seed}
+	case "csv", "jsonl":
+		o.Task, o.Seed = "", 0
+		if source == "jsonl" {
+			o.Delimiter = ""
+		}
+		return o
+	}
+	return Options{}
 }
 
 // Result is what an importer reports besides its rows.
@@ -198,7 +215,7 @@ func Import(source, in, out string, opts Options) (*Summary, error) {
 		return nil, err
 	}
 	sum := NewSummary(source, out)
-	sum.Options = opts
+	sum.Options = opts.relevant(source)
 	ids := map[string]struct{}{}
 	batch := make([]data.Example, 0, 1024)
 	flush := func() error {

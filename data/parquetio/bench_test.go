@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -51,6 +52,7 @@ func benchRead(b *testing.B, opts Options) {
 	n := benchRows(b)
 	p := filepath.Join(b.TempDir(), "census.parquet")
 	generateCensusFile(b, p, n)
+	var peak uint64
 	b.ResetTimer()
 	for b.Loop() {
 		r, err := Open([]string{p}, opts)
@@ -67,13 +69,28 @@ func benchRead(b *testing.B, opts Options) {
 				b.Fatal(err)
 			}
 			rows++
+			if rows%(1<<18) == 0 {
+				peak = max(peak, heapAfterGC())
+			}
 		}
+		peak = max(peak, heapAfterGC())
 		r.Close()
 		if rows != n {
 			b.Fatalf("%d rows, want %d", rows, n)
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	b.ReportMetric(float64(peak)/(1<<20), "heap-MiB")
+}
+
+// heapAfterGC is the heap in use right after a forced collection: the
+// memory the reader holds, which must not grow with the file (compare
+// W2ST_BENCH_ROWS=100000 with the default 1,000,000).
+func heapAfterGC() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
 }
 
 // BenchmarkRead streams every column of a generated file.

@@ -252,7 +252,12 @@ func projection(path string, pf *parquet.File, cols []string) (*fileInfo, error)
 	return fi, nil
 }
 
-func checkColumn(fc parquet.Field, spec colSpec) error {
+func checkColumn(fc parquet.Field, spec colSpec) (err error) {
+	defer func() {
+		if r := recover(); r != nil { // parquet-go panics on some malformed types
+			err = fmt.Errorf("unsupported column type (%v), want %s", r, describe(spec))
+		}
+	}()
 	n := parquet.Node(fc)
 	list := false
 	for !n.Leaf() {

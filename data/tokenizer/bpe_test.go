@@ -85,12 +85,22 @@ func TestWordCacheBounded(t *testing.T) {
 		w := strings.Repeat("x", i%300)
 		c.put(w+string(rune('a'+i%26)), []int32{int32(i)})
 	}
-	if n := c.size(); n > 64+cacheShards {
+	if n := c.size(); n > 64 {
 		t.Errorf("cache holds %d words, capacity 64", n)
 	}
 	c.put("k", []int32{7})
-	if ids, ok := c.get("k"); ok && !slices.Equal(ids, []int32{7}) {
-		t.Errorf("cache returned %v", ids)
+	if _, ok := c.get("k"); ok && c.size() > 64 {
+		t.Errorf("a full cache took a new word")
+	}
+	fresh := newWordCache(64)
+	in := []int32{7, 8}
+	fresh.put("k", in)
+	in[0] = 0 // the cache holds its own copy
+	if ids, ok := fresh.get("k"); !ok || !slices.Equal(ids, []int32{7, 8}) {
+		t.Errorf("cache get = %v, %v; want [7 8]", ids, ok)
+	}
+	if _, ok := newWordCache(0).get("k"); ok {
+		t.Errorf("a disabled cache returned a word")
 	}
 	// Results with and without the cache agree.
 	tok := neox(t)

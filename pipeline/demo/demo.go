@@ -1,5 +1,6 @@
 // Package demo is the one-command weak-to-strong demo: the fairness
-// experiment on synthetic census data with tiny from-scratch GPT-NeoX models,
+// experiment on synthetic census data (data/synth, balanced to equal numbers
+// of both labels) with tiny from-scratch GPT-NeoX models,
 // all four strategies, two seeds, a word-level tokenizer built from the
 // training pool (the real GPT-NeoX tokenizer is not shipped with w2st), and
 // nothing downloaded. It shows the machinery, not the paper's effect.
@@ -40,7 +41,7 @@ func Full() Setting {
 	return Setting{Name: "full", TrainRows: 1200, TestRows: 500,
 		Weak:   "tiny:hidden=16,layers=1,heads=2,vocab=4096",
 		Strong: "tiny:hidden=32,layers=1,heads=2,vocab=4096",
-		Seeds:  []int64{0, 1}, Hyper: h, Lambda: 1, Bias: synth.DefaultBias}
+		Seeds:  []int64{0, 1}, Hyper: h, Lambda: 0.5, Bias: synth.DefaultBias}
 }
 
 // Quick is the CI setting: the same pipeline on a few hundred rows.
@@ -78,14 +79,14 @@ func Run(opts Options, learner pipeline.Learner) (Result, error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return Result{}, fmt.Errorf("demo: %w", err)
 	}
-	trainPath := filepath.Join(dataDir, fmt.Sprintf("census-train-%d.parquet", s.TrainRows))
-	testPath := filepath.Join(dataDir, fmt.Sprintf("census-test-%d.parquet", s.TestRows))
+	trainPath := filepath.Join(dataDir, fmt.Sprintf("census-balanced-train-%d.parquet", s.TrainRows))
+	testPath := filepath.Join(dataDir, fmt.Sprintf("census-balanced-test-%d.parquet", s.TestRows))
 	for _, f := range []struct {
 		path string
 		rows func() []data.Example
 	}{
-		{trainPath, func() []data.Example { return synth.Census(s.TrainRows, s.Bias, 1) }},
-		{testPath, func() []data.Example { return testSplit(synth.Census(s.TestRows, s.Bias, 2)) }},
+		{trainPath, func() []data.Example { return balanced(s.TrainRows, s.Bias, 1, "train") }},
+		{testPath, func() []data.Example { return balanced(s.TestRows, s.Bias, 2, "test") }},
 	} {
 		if _, err := os.Stat(f.path); err == nil && !opts.Force {
 			continue
@@ -123,10 +124,21 @@ func Run(opts Options, learner pipeline.Learner) (Result, error) {
 	return Result{Report: files, Markdown: report.Markdown(groups), Wall: time.Since(start)}, nil
 }
 
-// testSplit marks generated rows as test rows.
-func testSplit(rows []data.Example) []data.Example {
-	for i := range rows {
-		rows[i].Split = "test"
+// balanced draws synthetic census rows until it has n/2 of each label (the
+// census has about one positive in four), so that accuracy above 50% shows
+// that a tiny model learned something. Rows keep the generator's ids.
+func balanced(n int, bias float64, seed int64, split string) []data.Example {
+	g := synth.NewCensus(bias, seed)
+	want := [2]int{n / 2, n - n/2}
+	out := make([]data.Example, 0, n)
+	for len(out) < n {
+		ex := g.Next()
+		if ex.Label < 0 || ex.Label > 1 || want[ex.Label] == 0 {
+			continue
+		}
+		want[ex.Label]--
+		ex.Split = split
+		out = append(out, ex)
 	}
-	return rows
+	return out
 }

@@ -65,7 +65,7 @@ func TestRunRecomputesAForeignCache(t *testing.T) {
 	if l.trains != 16 {
 		t.Errorf("%d trainings, want 16", l.trains)
 	}
-	if !strings.Contains(res.Markdown, "| W2S · Weak+WTS TFT (λ=1) |") {
+	if !strings.Contains(res.Markdown, "| W2S · Weak+WTS TFT (λ=0.5) |") {
 		t.Errorf("report:\n%s", res.Markdown)
 	}
 	if _, err := os.Stat(res.Report.Markdown); err != nil {

@@ -50,11 +50,12 @@ func TestAccuracyAUC(t *testing.T) {
 }
 
 func TestECE(t *testing.T) {
-	// Confidences 0.95 (correct), 0.95 (wrong) in bin 9: |0.5-0.95| = 0.45, weight 2/4;
-	// 0.55 (correct), 0.65 (correct) in bins 5 and 6: |1-0.55|=0.45 and |1-0.65|=0.35, weight 1/4 each.
+	// Confidences 0.95 (correct) and 0.95 (wrong) share a bin: |0.5-0.95| = 0.45, weight 2/4;
+	// 0.55 (correct) and 0.65 (correct) are alone in their bins (10 or 15 bins alike):
+	// |1-0.55|=0.45 and |1-0.65|=0.35, weight 1/4 each.
 	// ECE = 0.5·0.45 + 0.25·0.45 + 0.25·0.35 = 0.425.
 	p := preds([]float32{0.95, 0.95, 0.55, 0.35}, []int32{1, 0, 1, 0}, nil)
-	got, err := ECE(p, 10)
+	got, err := ECE(p)
 	if err != nil || math.Abs(got-0.425) > 1e-6 {
 		t.Errorf("ECE = %v (%v), want 0.425", got, err)
 	}

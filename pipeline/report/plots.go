@@ -173,6 +173,10 @@ func scatterPlot(g *Group, test string, d metrics.Def) (*plot.Plot, error) {
 	return p, nil
 }
 
+// The PGR axis range: PGR explodes when the weak–ceiling gap is tiny, so bars
+// are clipped to this range (the table has the exact values).
+const pgrMin, pgrMax = -2.0, 3.0
+
 // pgrPlot draws grouped bars: one group per metric, one bar per W2S row
 // (strategy), with 95% CI whiskers; an undefined PGR has no bar.
 func pgrPlot(g *Group, test string) (*plot.Plot, error) {
@@ -191,7 +195,14 @@ func pgrPlot(g *Group, test string) (*plot.Plot, error) {
 		names[i] = d.Label + " " + arrow(d)
 	}
 	barW := vg.Points(float64(60 / max(1, len(w2s))))
-	undefined := 0
+	undefined, clipped := 0, 0
+	clip := func(v float64) float64 {
+		c := math.Max(pgrMin, math.Min(pgrMax, v))
+		if c != v {
+			clipped++
+		}
+		return c
+	}
 	for k, r := range w2s {
 		vals := make(plotter.Values, len(g.Metrics))
 		e := errXY{}
@@ -201,10 +212,13 @@ func pgrPlot(g *Group, test string) (*plot.Plot, error) {
 				undefined++
 				continue
 			}
-			vals[i] = ps.Interval.Mean
-			e.xy = append(e.xy, plotter.XY{X: float64(i), Y: ps.Interval.Mean})
-			e.ylo = append(e.ylo, ps.Interval.Mean-ps.Interval.Lo)
-			e.yhi = append(e.yhi, ps.Interval.Hi-ps.Interval.Mean)
+			m := clip(ps.Interval.Mean)
+			lo := math.Max(pgrMin, math.Min(pgrMax, ps.Interval.Lo))
+			hi := math.Max(pgrMin, math.Min(pgrMax, ps.Interval.Hi))
+			vals[i] = m
+			e.xy = append(e.xy, plotter.XY{X: float64(i), Y: m})
+			e.ylo = append(e.ylo, math.Max(0, m-lo))
+			e.yhi = append(e.yhi, math.Max(0, hi-m))
 			e.xlo = append(e.xlo, 0)
 			e.xhi = append(e.xhi, 0)
 		}
@@ -233,11 +247,14 @@ func pgrPlot(g *Group, test string) (*plot.Plot, error) {
 	p.NominalX(names...)
 	p.Legend.Top = true
 	p.Legend.TextStyle.Font.Size = vg.Points(7)
+	p.X.Label.Text = "metric"
 	if undefined > 0 {
-		p.X.Label.Text = fmt.Sprintf("metric (%d PGR values undefined: ceiling not better than weak; no bar drawn)", undefined)
-	} else {
-		p.X.Label.Text = "metric"
+		p.X.Label.Text += fmt.Sprintf("; %d PGR values undefined (ceiling not better than weak): no bar", undefined)
 	}
+	if clipped > 0 {
+		p.X.Label.Text += fmt.Sprintf("; %d means beyond [%g, %g] drawn at the edge (see the table)", clipped, pgrMin, pgrMax)
+	}
+	p.Y.Min, p.Y.Max = pgrMin, pgrMax
 	return p, nil
 }
 

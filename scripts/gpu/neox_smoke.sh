@@ -21,6 +21,6 @@ fi
 
 step "neox: pythia-410m shape forward via w2st predict on CUDA"
 tmpd=$(mktemp -d)
-"$PYTHON" -c 'import json,random; r=random.Random(0); [print(json.dumps({"input_ids":[r.randrange(50277) for _ in range(r.randrange(1,512))]})) for _ in range(32)]' >"$tmpd/in.jsonl"
+"$PYTHON" -c 'import json,random; r=random.Random(0); [print(json.dumps({"input_ids":[r.randrange(50277) for _ in range(r.randrange(129,257))]})) for _ in range(32)]' >"$tmpd/in.jsonl"
 run "$bin" predict --model pythia-410m --input "$tmpd/in.jsonl" --out "$tmpd/out.jsonl" --backend cuda --batch-size 8
 rm -rf "$tmpd"

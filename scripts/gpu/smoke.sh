@@ -3,7 +3,7 @@
 # It prints everything needed to diagnose a failure and finishes in a few minutes.
 #
 # Usage:  scripts/gpu/smoke.sh [path/to/w2st]     (default bin/w2st)
-# Build the binary first on a Go machine:  make build   (cgo, linux/amd64)
+# Build first on a Go machine (cgo, linux/amd64):  make gpu-bundle   (bin/w2st + bin/neox.test)
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="${1:-bin/w2st}"
@@ -26,11 +26,9 @@ run "$bin" devices --backend cuda
 step "w2st devices --check (compile AND execute: a PJRT ABI mismatch shows here)"
 run "$bin" devices --backend cuda --check --json
 
-# Later issues append their GPU checks below this line (model parity, training throughput, W2S run).
-if [ -f "$here/smoke.d.sh" ]; then
-	# shellcheck source=/dev/null
-	source "$here/smoke.d.sh"
-fi
+# issue 3: GPT-NeoX classifier: transformers parity, export loads in HF, pythia-410m fwd/bwd + fwd on CUDA
+# shellcheck source=neox_smoke.sh
+source "$here/neox_smoke.sh"
 
 step "done: $fails failed step(s)"
 [ "$fails" -eq 0 ]
