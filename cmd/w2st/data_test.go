@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/w2st/w2st/internal/shareddata"
+
 	"github.com/w2st/w2st/data/importers"
 	"github.com/w2st/w2st/data/parquetio"
 )
@@ -81,7 +83,7 @@ func TestDataCommands(t *testing.T) {
 }
 
 func TestDataTokenizeAndStats(t *testing.T) {
-	tok := filepath.Join(tokenizeDataDir(t), "tokenizers", "gpt2")
+	tok := filepath.Join(shareddata.Dir(t), "tokenizers", "gpt2")
 	dir := t.TempDir()
 	census, toks := filepath.Join(dir, "c.parquet"), filepath.Join(dir, "c.tok.parquet")
 	if code, _, errs := runCLI(t, "data", "synth", "census", "--n", "200", "--out", census); code != 0 {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/w2st/w2st/internal/shareddata"
+
 	"github.com/w2st/w2st/accel/safetensors"
 	"github.com/w2st/w2st/data/parquetio"
 	"github.com/w2st/w2st/data/tokenizer"
@@ -236,7 +238,7 @@ func TestModelInfo(t *testing.T) {
 // GPT-NeoX-20B tokenizer from the shared data) and give the same logits as
 // the same rows given as input_ids.
 func TestPredictText(t *testing.T) {
-	tokPath := filepath.Join(sharedDataDir(t), "tokenizers", "gpt-neox-20b-tokenizer.json")
+	tokPath := filepath.Join(shareddata.Dir(t), "tokenizers", "gpt-neox-20b-tokenizer.json")
 	tok, err := tokenizer.Load(tokPath)
 	if err != nil {
 		t.Fatal(err)

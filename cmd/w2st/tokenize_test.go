@@ -9,23 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-)
 
-// tokenizeDataDir finds the shared data folder as the other tests do.
-func tokenizeDataDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("W2ST_DATA_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "data") // cmd/w2st -> module root -> ../shared/data
-	}
-	if _, err := os.Stat(filepath.Join(dir, "tokenizers")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("shared data folder %s is missing (set W2ST_DATA_DIR): %v", dir, err)
-		}
-		t.Skipf("shared data folder %s is missing (set W2ST_DATA_DIR to run this test): %v", dir, err)
-	}
-	return dir
-}
+	"github.com/w2st/w2st/internal/shareddata"
+)
 
 func runTokenize(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
@@ -37,7 +23,7 @@ func runTokenize(t *testing.T, stdin string, args ...string) (int, string, strin
 // The ids printed for each line equal gpt-3-encoder's (the tokenizer package's
 // committed reference fixture), in input order.
 func TestTokenizeMatchesReference(t *testing.T) {
-	gpt2 := filepath.Join(tokenizeDataDir(t), "tokenizers", "gpt2")
+	gpt2 := filepath.Join(shareddata.Dir(t), "tokenizers", "gpt2")
 	f, err := os.Open(filepath.Join("..", "..", "data", "tokenizer", "testdata", "gpt2_expected.jsonl"))
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +72,7 @@ func TestTokenizeMatchesReference(t *testing.T) {
 }
 
 func TestTokenizeFlagsAndErrors(t *testing.T) {
-	dir := tokenizeDataDir(t)
+	dir := shareddata.Dir(t)
 	neox := filepath.Join(dir, "tokenizers", "gpt-neox-20b-tokenizer.json")
 	gpt2 := filepath.Join(dir, "tokenizers", "gpt2")
 	cases := []struct {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/w2st/w2st/internal/shareddata"
+
 	"github.com/w2st/w2st/data"
 	"github.com/w2st/w2st/data/parquetio"
 )
@@ -181,7 +183,7 @@ func TestTrainEvalBadInput(t *testing.T) {
 
 // Text rows are tokenized with the real GPT-NeoX tokenizer from the shared data folder.
 func TestEvalTokenizesText(t *testing.T) {
-	tokPath := filepath.Join(sharedDataDir(t), "tokenizers", "gpt-neox-20b-tokenizer.json")
+	tokPath := filepath.Join(shareddata.Dir(t), "tokenizers", "gpt-neox-20b-tokenizer.json")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "text.parquet")
 	rows := []data.Example{
@@ -203,33 +205,4 @@ func TestEvalTokenizesText(t *testing.T) {
 	if ev.Eval.Metrics.N != 2 || ev.Eval.Metrics.Accuracy != 0.5 || *ev.Eval.DPD != 0 {
 		t.Fatalf("%s", stdout)
 	}
-}
-
-// sharedDataDir returns $W2ST_DATA_DIR or ../shared/data beside the module
-// root; it skips the test when the folder is missing, and fails it under CI.
-func sharedDataDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("W2ST_DATA_DIR")
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for d := wd; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				dir = filepath.Join(d, "..", "shared", "data")
-				break
-			}
-			if filepath.Dir(d) == d {
-				t.Fatalf("no go.mod above %s", wd)
-			}
-		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "tokenizers")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("shared data folder %s is missing (set W2ST_DATA_DIR): %v", dir, err)
-		}
-		t.Skipf("shared data folder %s is missing (set W2ST_DATA_DIR to run this test): %v", dir, err)
-	}
-	return dir
 }

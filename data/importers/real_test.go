@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/w2st/w2st/data"
-	"github.com/w2st/w2st/data/internal/datadir"
 	"github.com/w2st/w2st/data/parquetio"
+	"github.com/w2st/w2st/internal/shareddata"
 )
 
 // Counts from ../shared/data/README.md and the data sets' papers.
@@ -48,7 +48,7 @@ func TestRealDataCounts(t *testing.T) {
 			sha16: []string{"7aebfcc0d9a4e7ee"}},
 	} {
 		t.Run(tc.source+" "+tc.rel, func(t *testing.T) {
-			in := datadir.Require(t, tc.rel)
+			in := shareddata.Require(t, tc.rel)
 			out := filepath.Join(t.TempDir(), "out.parquet")
 			sum, err := Import(tc.source, in, out, tc.opts)
 			if err != nil {

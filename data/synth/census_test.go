@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/w2st/w2st/data/adult"
-	"github.com/w2st/w2st/data/internal/datadir"
+	"github.com/w2st/w2st/internal/shareddata"
 )
 
 type rates struct {
@@ -139,7 +139,7 @@ func TestPublishedMarginals(t *testing.T) {
 
 // TestMarginalsMatchRealAdult compares with adult.data itself.
 func TestMarginalsMatchRealAdult(t *testing.T) {
-	p := datadir.Require(t, "adult/adult.data")
+	p := shareddata.Require(t, "adult/adult.data")
 	f, err := os.Open(p)
 	if err != nil {
 		t.Fatal(err)

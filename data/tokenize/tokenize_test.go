@@ -11,10 +11,10 @@ import (
 	"testing"
 
 	"github.com/w2st/w2st/data"
-	"github.com/w2st/w2st/data/internal/datadir"
 	"github.com/w2st/w2st/data/parquetio"
 	"github.com/w2st/w2st/data/synth"
 	"github.com/w2st/w2st/data/tokenizer"
+	"github.com/w2st/w2st/internal/shareddata"
 )
 
 // byteEncoder is a hand-checkable encoder: one id per byte.
@@ -78,7 +78,7 @@ func TestFile(t *testing.T) {
 // TestFileNeoX tokenizes census rows with the Pythia tokenizer and checks
 // the ids against direct Encode calls.
 func TestFileNeoX(t *testing.T) {
-	tok, err := tokenizer.Load(datadir.Require(t, "tokenizers/gpt-neox-20b-tokenizer.json"))
+	tok, err := tokenizer.Load(shareddata.Require(t, "tokenizers/gpt-neox-20b-tokenizer.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestFileNeoX(t *testing.T) {
 // BenchmarkReadTokenize streams a generated census file (W2ST_BENCH_ROWS,
 // default 1,000,000 rows) and tokenizes every row with the Pythia tokenizer.
 func BenchmarkReadTokenize(b *testing.B) {
-	tok, err := tokenizer.Load(datadir.Require(b, "tokenizers/gpt-neox-20b-tokenizer.json"))
+	tok, err := tokenizer.Load(shareddata.Require(b, "tokenizers/gpt-neox-20b-tokenizer.json"))
 	if err != nil {
 		b.Fatal(err)
 	}

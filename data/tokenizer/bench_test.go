@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/w2st/w2st/internal/shareddata"
 )
 
 // reportCPU adds MB of text per CPU-second (user + system time of the whole
@@ -21,7 +23,7 @@ func benchTexts(b *testing.B) ([]string, int64) {
 	b.Helper()
 	var texts []string
 	var n int64
-	for _, c := range corpusTexts(b, dataDir(b), "sst2/train.tsv") {
+	for _, c := range corpusTexts(b, shareddata.Dir(b), "sst2/train.tsv") {
 		texts = append(texts, c.text)
 		n += int64(len(c.text))
 	}
@@ -102,7 +104,7 @@ func BenchmarkEncodeLongWord(b *testing.B) {
 }
 
 func BenchmarkLoad(b *testing.B) {
-	p := dataDir(b) + "/tokenizers/gpt-neox-20b-tokenizer.json"
+	p := shareddata.Dir(b) + "/tokenizers/gpt-neox-20b-tokenizer.json"
 	for i := 0; i < b.N; i++ {
 		if _, err := Load(p); err != nil {
 			b.Fatal(err)

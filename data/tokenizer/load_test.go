@@ -5,10 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/w2st/w2st/internal/shareddata"
 )
 
 func TestLoadForms(t *testing.T) {
-	dir := dataDir(t)
+	dir := shareddata.Dir(t)
 	// The folder with encoder.json + vocab.bpe, and the NeoX file.
 	g, err := Load(filepath.Join(dir, "tokenizers", "gpt2"))
 	if err != nil {

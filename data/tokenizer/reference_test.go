@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/w2st/w2st/internal/shareddata"
 )
 
 // The expected ids in testdata/gpt2_expected.jsonl come from the independent
@@ -221,7 +223,7 @@ func TestEdgeCasesMatchReference(t *testing.T) {
 }
 
 func TestRealTextMatchesReference(t *testing.T) {
-	dir := dataDir(t)
+	dir := shareddata.Dir(t)
 	for _, ref := range references {
 		t.Run(ref.name, func(t *testing.T) {
 			tok := ref.tok(t)

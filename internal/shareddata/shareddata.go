@@ -1,6 +1,6 @@
-// Package datadir locates the shared real data (../shared/data beside the
+// Package shareddata locates the shared real data (../shared/data beside the
 // checkout, or $W2ST_DATA_DIR) for tests.
-package datadir
+package shareddata
 
 import (
 	"os"
@@ -51,4 +51,19 @@ func Require(t testing.TB, rel string) string {
 	}
 	t.Skip(msg)
 	return ""
+}
+
+// Dir returns the data directory for a test, skipping the test when it is
+// missing, or failing it when $CI is set.
+func Dir(t testing.TB) string {
+	t.Helper()
+	d := Find()
+	if d == "" {
+		msg := "shared data folder not found: set W2ST_DATA_DIR or put the shared data at ../shared/data beside the checkout (see the README)"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg + " (CI is set, so this is a failure)")
+		}
+		t.Skip(msg)
+	}
+	return d
 }
