@@ -42,7 +42,7 @@ func BenchmarkTrainStepNeoXTiny(b *testing.B) {
 	batch := makeBatch(r, 32, 32, 64)
 	for _, loss := range []string{LossXent, LossLogconf} {
 		b.Run(loss, func(b *testing.B) {
-			benchTrain(b, neoxModel(cfg), batch, Config{LR: 1e-3, Loss: loss, ClipNorm: 1,
+			benchTrain(b, NeoXModel(cfg, 0), batch, Config{LR: 1e-3, Loss: loss, ClipNorm: 1,
 				Regularizers: []trust.Regularizer{fairness.NewDemographicParity(1)}})
 		})
 	}

@@ -8,19 +8,12 @@ import (
 	"strings"
 	"testing"
 
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // GoMLX graph DSL
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/w2st/w2st/accel/neox"
 	"github.com/w2st/w2st/data"
 	"github.com/w2st/w2st/trust"
 	"github.com/w2st/w2st/trust/fairness"
 )
-
-func neoxModel(cfg neox.Config) ModelFn {
-	return func(ctx *context.Context, b *BatchNodes) *Node {
-		return neox.Logits(ctx, cfg, b.Tokens, b.Lengths, neox.ForwardOptions{EmbeddingHook: b.EmbeddingHook})
-	}
-}
 
 // The loop with the real GPT-NeoX graph (tiny preset): a crash and resume
 // reach bit-identical weights, and the HF export reloads to the same
@@ -39,7 +32,7 @@ func TestNeoXResumeAndExport(t *testing.T) {
 		}
 		batches[i] = b
 	}
-	model := neoxModel(cfg)
+	model := NeoXModel(cfg, 0)
 	tcfg := Config{LR: 1e-3, WeightDecay: 0.01, Epochs: 2, ClipNorm: 1, AccumSteps: 2, Seed: 1, CheckpointEvery: 1,
 		Regularizers: []trust.Regularizer{fairness.NewDemographicParity(1)}}
 	ref := context.New()

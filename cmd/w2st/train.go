@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/spf13/pflag"
 	"github.com/w2st/w2st/accel"
@@ -98,12 +97,7 @@ func (m *modelSpec) newContext() (*context.Context, error) {
 	return ctx, nil
 }
 
-func (m *modelSpec) modelFn() train.ModelFn {
-	cfg, dt := m.cfg, m.dtype
-	return func(ctx *context.Context, b *train.BatchNodes) *graph.Node {
-		return neox.Logits(ctx, cfg, b.Tokens, b.Lengths, neox.ForwardOptions{DType: dt, EmbeddingHook: b.EmbeddingHook})
-	}
-}
+func (m *modelSpec) modelFn() train.ModelFn { return train.NeoXModel(m.cfg, m.dtype) }
 
 // dataset is a file's rows, tokenized.
 type dataset struct {
@@ -218,13 +212,6 @@ func (d *dataFlags) groupList() []string {
 	return strings.Split(d.groups, ",")
 }
 
-// batchSource adapts a data/batching Batcher to train.BatchSource.
-type batchSource struct{ b *batching.Batcher }
-
-func (s batchSource) Reset(epoch int) error      { s.b.SetEpoch(epoch); return nil }
-func (s batchSource) Next() (*data.Batch, error) { return s.b.Next() }
-func (s batchSource) Len() int                   { return s.b.NumBatches() }
-
 // newBatcher makes the fixed-shape batches of a dataset (length buckets
 // planned from its histogram; the last batch of a bucket is masked).
 func (d *dataFlags) newBatcher(ds *dataset, m *modelSpec, batchSize int, groups []string, pad int32, shuffle bool, seed int64) (*batching.Batcher, error) {
@@ -282,7 +269,7 @@ func evaluate(b *accel.Backend, ctx *context.Context, m *modelSpec, d *dataFlags
 	if err != nil {
 		return nil, err
 	}
-	p, err := train.PredictAll(b, ctx, m.modelFn(), batchSource{bt})
+	p, err := train.PredictAll(b, ctx, m.modelFn(), train.Epochs(bt))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ds.path, err)
 	}
@@ -472,7 +459,7 @@ the training result and, with --eval, the evaluation).`,
 						return err
 					}
 				}
-				res, err := train.Train(backend, ctx, m.modelFn(), batchSource{bt}, cfg)
+				res, err := train.Train(backend, ctx, m.modelFn(), train.Epochs(bt), cfg)
 				if err != nil {
 					return err
 				}

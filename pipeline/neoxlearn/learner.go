@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
 	"github.com/w2st/w2st/accel/neox"
@@ -51,16 +51,6 @@ func (l *Learner) Info(model string, numLabels int) (pipeline.ModelInfo, error) 
 	total, _ := cfg.NumParameters()
 	return pipeline.ModelInfo{Spec: model, VocabSize: cfg.VocabSize, Parameters: total,
 		Describe: fmt.Sprintf("GPT-NeoX hidden %d, %d layers, %d heads, vocab %d", cfg.HiddenSize, cfg.NumLayers, cfg.NumHeads, cfg.VocabSize)}, nil
-}
-
-func modelFn(cfg neox.Config) train.ModelFn {
-	return func(ctx *context.Context, b *train.BatchNodes) *graph.Node {
-		opts := neox.ForwardOptions{}
-		if b.EmbeddingHook != nil {
-			opts.EmbeddingHook = b.EmbeddingHook
-		}
-		return neox.Logits(ctx, cfg, b.Tokens, b.Lengths, opts)
-	}
 }
 
 func regularizers(spec pipeline.TrainSpec) ([]trust.Regularizer, error) {
@@ -107,7 +97,7 @@ func (l *Learner) Train(spec pipeline.TrainSpec, rows []data.Example, dir, work 
 		LogPath: logPath, Progress: l.Progress, Regularizers: regs,
 	}
 	start := time.Now()
-	res, err := train.Train(l.backend, ctx, modelFn(cfg), batcherSource{bt}, tcfg)
+	res, err := train.Train(l.backend, ctx, train.NeoXModel(cfg, dtypes.Float32), train.Epochs(bt), tcfg)
 	if err != nil {
 		return pipeline.TrainInfo{}, err
 	}
@@ -143,7 +133,7 @@ func (l *Learner) Predict(spec pipeline.TrainSpec, dir string, rows []data.Examp
 	if err != nil {
 		return nil, err
 	}
-	probs, ids, err := train.Predict(l.backend, ctx, modelFn(cfg), batcherSource{bt})
+	probs, ids, err := train.Predict(l.backend, ctx, train.NeoXModel(cfg, dtypes.Float32), train.Epochs(bt))
 	if err != nil {
 		return nil, err
 	}

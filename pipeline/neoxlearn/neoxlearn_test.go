@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/w2st/w2st/accel"
+	"github.com/w2st/w2st/accel/train"
 	"github.com/w2st/w2st/data"
 	"github.com/w2st/w2st/data/batching"
 	"github.com/w2st/w2st/pipeline"
@@ -137,7 +138,7 @@ func TestBatcherSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := batcherSource{bt}
+	src := train.Epochs(bt)
 	first := func(epoch int) []string {
 		if err := src.Reset(epoch); err != nil {
 			t.Fatal(err)
