@@ -1,16 +1,15 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/w2st/w2st/pipeline/cache"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -115,26 +114,13 @@ type fileRef struct {
 
 func (d *dataset) ref() fileRef { return fileRef{Path: d.path, SHA256: d.sha256, Rows: len(d.rows)} }
 
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // loadDataset reads a Parquet file and makes sure every row has token ids
 // (tokenizing the text when the file has none) that fit the model.
 func (d *dataFlags) loadDataset(path string, m *modelSpec, tok **tokenizer.Tokenizer, needSoft bool) (*dataset, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, err
 	}
-	sum, err := fileSHA256(path)
+	sum, err := cache.HashFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -471,7 +457,7 @@ the training result and, with --eval, the evaluation).`,
 					Export: exportDir, Backend: backend.Info, Flags: allFlags(fs), Train: ds.ref(), Groups: groups,
 					Regularize: regName, Lambda: *lambda, Result: res}
 				if tok != nil {
-					sum, err := fileSHA256(tok.Source())
+					sum, err := cache.HashFile(tok.Source())
 					if err == nil {
 						r.Tokenizer = &fileRef{Path: tok.Source(), SHA256: sum}
 					}
