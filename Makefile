@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 export GOMLX_BACKEND ?= go:parallelism=-1
 export GOMLX_NO_AUTO_INSTALL ?= 1
 
-.PHONY: gpu-bundle help build build-purego test test-short lint fmt vet staticcheck ci fixtures demo bench clean
+.PHONY: demo-quick gpu-bundle help build build-purego test test-short lint fmt vet staticcheck ci fixtures demo bench clean
 
 help:
 	@echo "make build        cgo build with CPU + XLA/PJRT backends -> $(BIN)"
@@ -46,7 +46,7 @@ staticcheck:
 	@command -v staticcheck >/dev/null 2>&1 || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck ./...
 
-ci: build build-purego lint test
+ci: build build-purego lint test demo-quick
 
 fixtures:
 	bash scripts/fixtures.sh
@@ -57,6 +57,10 @@ gpu-bundle: build
 
 demo: build
 	./$(BIN) demo
+
+# The demo's small CI setting, end to end through the binary, into a fresh folder.
+demo-quick: build
+	d=$$(mktemp -d) && ./$(BIN) demo --quick --out "$$d" && test -s "$$d/report/report.md" && rm -rf "$$d"
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
