@@ -109,6 +109,10 @@ func DefaultHyper() Hyper {
 	return Hyper{Epochs: 2, BatchSize: 32, LR: 5e-5, Schedule: "cosine", Loss: "xent", MaxLen: 512}
 }
 
+// Validate reports the first setting out of range (the error names the
+// setting, e.g. "learning rate 0: want > 0").
+func (h Hyper) Validate() error { return h.validate() }
+
 func (h Hyper) validate() error {
 	switch {
 	case h.Epochs < 1 && h.MaxSteps < 1:

@@ -389,6 +389,20 @@ func TestBadInput(t *testing.T) {
 	if !strings.Contains(log.String(), "warning: the weak model lin-16") {
 		t.Errorf("no size warning in log:\n%s", log.String())
 	}
+	if strings.Contains(log.String(), "is the training pool") {
+		t.Errorf("train/test warning for distinct files:\n%s", log.String())
+	}
+	// A test set that is the training file itself is a warning too.
+	log.Reset()
+	cfg = f.config(filepath.Join(t.TempDir(), "exp"), StrategyNone)
+	cfg.Test, cfg.TrustTests, cfg.Seeds, cfg.Log = f.train, []string{f.test}, []int64{0}, &log
+	if _, err := Run(cfg, &linLearner{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "warning: test set " + f.train + " is the training pool"; strings.Count(log.String(), "is the training pool") != 1 ||
+		!strings.Contains(log.String(), want) {
+		t.Errorf("want one %q warning in log:\n%s", want, log.String())
+	}
 }
 
 func TestNumJSON(t *testing.T) {

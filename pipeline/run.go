@@ -193,6 +193,9 @@ func (r *runner) prepare() error {
 		if err := r.checkRows(ds, false); err != nil {
 			return err
 		}
+		if ds.SHA256 == r.train.SHA256 {
+			r.warnf("test set %s is the training pool %s (same sha256): its numbers are measured on training data", f, c.Train)
+		}
 		base := ds.Name
 		for i := 2; names[ds.Name]; i++ {
 			ds.Name = base + "-" + strconv.Itoa(i)

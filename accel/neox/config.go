@@ -301,6 +301,11 @@ func ParseConfig(raw []byte) (Config, error) {
 			line := 1 + strings.Count(string(raw[:min(int(se.Offset), len(raw))]), "\n")
 			return Config{}, fmt.Errorf("line %d: %w", line, err)
 		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			line := 1 + strings.Count(string(raw[:min(int(te.Offset), len(raw))]), "\n")
+			return Config{}, fmt.Errorf("line %d: field %s: want %s, got %s", line, te.Field, te.Type, te.Value)
+		}
 		return Config{}, err
 	}
 	if h.ModelType != nil && *h.ModelType != "gpt_neox" {

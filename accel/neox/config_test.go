@@ -99,6 +99,8 @@ func TestParseConfig(t *testing.T) {
 		{"odd rotary", `{"vocab_size":100,"hidden_size":24,"num_hidden_layers":2,"num_attention_heads":2,"intermediate_size":64,"rotary_pct":0.25}`, nil, "must be even"},
 		{"syntax", "{\n\"vocab_size\": 100,\n\"hidden_size\": ,\n}", nil, "line 3"},
 		{"wrong type", `{"vocab_size":"big"}`, nil, "vocab_size"},
+		{"wrong type named plainly", "{\n\"hidden_size\": 32,\n\"vocab_size\": \"50304\"}", nil, "line 3: field vocab_size: want int, got string"},
+		{"float for an int", `{"vocab_size": 1e3}`, nil, "line 1: field vocab_size: want int, got number 1e3"},
 		{"bad id2label", `{"vocab_size":100,"hidden_size":32,"num_hidden_layers":1,"num_attention_heads":4,"intermediate_size":64,"id2label":{"x":"a"}}`, nil, `key "x"`},
 	}
 	for _, c := range cases {

@@ -255,6 +255,7 @@ func openCheckpoint(cfg Config, path string) (ck *checkpoint, err error) {
 	where := ck.where
 	reported := map[string]bool{}
 	var problems []string
+	var notIndexed, misIndexed, twice, notInShard []string // index problems, listed a few of each
 	for _, fn := range files {
 		f, err := safetensors.Open(fn)
 		if err != nil {
@@ -265,14 +266,14 @@ func openCheckpoint(cfg Config, path string) (ck *checkpoint, err error) {
 			if weightMap != nil && weightMap[t.Name] != fn {
 				reported[t.Name] = true
 				if weightMap[t.Name] == "" {
-					problems = append(problems, fmt.Sprintf("tensor %q in %s is not in the index", t.Name, filepath.Base(fn)))
+					notIndexed = append(notIndexed, fmt.Sprintf("tensor %q in %s is not in the index", t.Name, filepath.Base(fn)))
 				} else {
-					problems = append(problems, fmt.Sprintf("tensor %q is in %s but the index names %s", t.Name, filepath.Base(fn), filepath.Base(weightMap[t.Name])))
+					misIndexed = append(misIndexed, fmt.Sprintf("tensor %q is in %s but the index names %s", t.Name, filepath.Base(fn), filepath.Base(weightMap[t.Name])))
 				}
 				continue
 			}
 			if prev, dup := where[t.Name]; dup {
-				problems = append(problems, fmt.Sprintf("tensor %q is in both %s and %s", t.Name, prev.Name(), fn))
+				twice = append(twice, fmt.Sprintf("tensor %q is in both %s and %s", t.Name, prev.Name(), fn))
 				continue
 			}
 			where[t.Name] = f
@@ -280,7 +281,13 @@ func openCheckpoint(cfg Config, path string) (ck *checkpoint, err error) {
 	}
 	for name, fn := range weightMap {
 		if where[name] == nil && !reported[name] {
-			problems = append(problems, fmt.Sprintf("tensor %q is in the index but not in %s", name, filepath.Base(fn)))
+			notInShard = append(notInShard, fmt.Sprintf("tensor %q is in the index but not in %s", name, filepath.Base(fn)))
+		}
+	}
+	sort.Strings(notInShard) // map order
+	for _, list := range [][]string{notIndexed, misIndexed, twice, notInShard} {
+		if len(list) > 0 {
+			problems = append(problems, firstFew(list, "; "))
 		}
 	}
 	// A base GPTNeoXModel checkpoint (AutoModel.save_pretrained) has no
@@ -323,19 +330,32 @@ func openCheckpoint(cfg Config, path string) (ck *checkpoint, err error) {
 	}
 	sort.Strings(unexpected)
 	if len(missing) > 0 {
-		problems = append(problems, fmt.Sprintf("%d missing: %s", len(missing), strings.Join(missing, ", ")))
+		problems = append(problems, fmt.Sprintf("%d missing: %s", len(missing), firstFew(missing, ", ")))
 	}
 	if len(unexpected) > 0 {
-		problems = append(problems, fmt.Sprintf("%d unexpected: %s", len(unexpected), strings.Join(unexpected, ", ")))
+		problems = append(problems, fmt.Sprintf("%d unexpected: %s", len(unexpected), firstFew(unexpected, ", ")))
 	}
 	if len(misshaped) > 0 {
-		problems = append(problems, fmt.Sprintf("%d mis-shaped: %s", len(misshaped), strings.Join(misshaped, "; ")))
+		problems = append(problems, fmt.Sprintf("%d mis-shaped: %s", len(misshaped), firstFew(misshaped, "; ")))
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("model weights %s do not match the config (%d layers, hidden %d, vocab %d, %d labels): %s",
 			path, cfg.NumLayers, cfg.HiddenSize, cfg.VocabSize, cfg.NumLabels, strings.Join(problems, "; "))
 	}
 	return ck, nil
+}
+
+// maxListed bounds how many names one problem of a weights error lists: a
+// config that does not fit a checkpoint (wrong hidden size, say) would
+// otherwise list every tensor of the model.
+const maxListed = 5
+
+// firstFew joins the first maxListed items and counts the rest.
+func firstFew(items []string, sep string) string {
+	if len(items) <= maxListed {
+		return strings.Join(items, sep)
+	}
+	return fmt.Sprintf("%s%s… and %d more", strings.Join(items[:maxListed], sep), sep, len(items)-maxListed)
 }
 
 // setVariable stores t in the variable for hfName, creating it if needed.

@@ -84,6 +84,8 @@ func TestLoadWeightsErrors(t *testing.T) {
 			[]string{"1 missing", "gpt_neox.layers.0.mlp.dense_h_to_4h.bias"}},
 		{"wrong shapes for the config", func(d string) { writeCkpt(t, d, cfg, nil) }, func() Config { c := cfg; c.IntermediateSize = 16; return c }(),
 			[]string{"3 mis-shaped", "gpt_neox.layers.0.mlp.dense_h_to_4h.weight is [12 8], the config needs [16 8]"}},
+		{"a wrong hidden size lists a few mis-shaped tensors, not all", func(d string) { writeCkpt(t, d, cfg, nil) }, func() Config { c := cfg; c.HiddenSize = 16; return c }(),
+			[]string{"15 mis-shaped: gpt_neox.embed_in.weight is [31 8], the config needs [31 16]; ", "; … and 10 more"}},
 		{"unexpected and missing together", func(d string) {
 			writeCkpt(t, d, cfg, func(es []safetensors.Entry) []safetensors.Entry {
 				es = drop("gpt_neox.final_layer_norm.bias")(es)
@@ -107,6 +109,20 @@ func TestLoadWeightsErrors(t *testing.T) {
 		}, cfg, []string{`unknown dtype "Q16"`}},
 		{"pickle", func(d string) { os.WriteFile(filepath.Join(d, "pytorch_model.bin"), []byte("PK"), 0o644) }, cfg, []string{"pickle", "weights_only=True", "save_file"}},
 		{"empty folder", func(string) {}, cfg, []string{"no model.safetensors"}},
+		{"a scrambled index lists a few problems, not all", func(d string) {
+			// both shards hold every tensor; the index splits them between the two
+			writeCkpt(t, d, cfg, nil)
+			full := filepath.Join(d, "model.safetensors")
+			b, _ := os.ReadFile(full)
+			os.WriteFile(filepath.Join(d, "model-00002-of-00002.safetensors"), b, 0o644)
+			os.Rename(full, filepath.Join(d, "model-00001-of-00002.safetensors"))
+			wm := map[string]string{}
+			for i, p := range cfg.Params() {
+				wm[p.Name] = []string{"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"}[i%2]
+			}
+			idx, _ := json.Marshal(map[string]any{"weight_map": wm})
+			os.WriteFile(filepath.Join(d, "model.safetensors.index.json"), idx, 0o644)
+		}, cfg, []string{"but the index names", "… and "}},
 		{"index with a missing shard tensor", func(d string) {
 			writeCkpt(t, d, cfg, nil)
 			os.Rename(filepath.Join(d, "model.safetensors"), filepath.Join(d, "model-00001-of-00001.safetensors"))

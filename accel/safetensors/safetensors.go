@@ -25,6 +25,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/w2st/w2st/internal/cleanup"
 )
 
 // Limits on untrusted input.
@@ -530,6 +532,9 @@ func WriteTemp(path string, entries []Entry, metadata map[string]string) (tmpNam
 	if err != nil {
 		return "", fmt.Errorf("safetensors: %w", err)
 	}
+	// Removed if the process is interrupted while writing (the long part);
+	// the caller renames it right after.
+	defer cleanup.Register(tmp.Name())()
 	defer func() {
 		if err != nil {
 			tmp.Close()

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/w2st/w2st/internal/cleanup"
 )
 
 // build assembles a file from a raw header string and data bytes.
@@ -308,4 +310,40 @@ func FuzzReadIndex(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestWriteTempRemovedOnInterrupt: while WriteTemp writes, its temporary file
+// is registered for the interrupt cleanup (so a SIGINT during a long export
+// leaves nothing behind); once it returns, it is not.
+func TestWriteTempRemovedOnInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "model.safetensors")
+	var during int
+	var leftDuring []string
+	tmp, err := WriteTemp(path, []Entry{{Name: "w", DType: F32, Shape: []int{2}, WriteData: func(w io.Writer) error {
+		during = cleanup.RemoveAll() // what an interrupt now would do
+		leftDuring, _ = filepath.Glob(filepath.Join(dir, ".model.safetensors.tmp-*"))
+		_, err := w.Write(make([]byte, 8))
+		return err
+	}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if during != 1 || len(leftDuring) != 0 {
+		t.Fatalf("an interrupt during the write removed %d files, left %v; want 1 removed, none left", during, leftDuring)
+	}
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Fatalf("temporary file %s survived the cleanup: %v", tmp, err)
+	}
+	// a completed write is no longer registered
+	tmp, err = WriteTemp(path, []Entry{{Name: "w", DType: F32, Shape: []int{2}, Data: make([]byte, 8)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := cleanup.RemoveAll(); n != 0 {
+		t.Fatalf("cleanup removed %d files after WriteTemp returned", n)
+	}
+	if _, err := os.Stat(tmp); err != nil {
+		t.Fatal(err)
+	}
 }

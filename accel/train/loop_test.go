@@ -1,6 +1,7 @@
 package train
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -386,7 +387,9 @@ func TestNonFiniteLossStopsAndKeepsLastGoodCheckpoint(t *testing.T) {
 	ctx := newCtx()
 	_, err := Train(testBackend, ctx, tinyModel, &SliceSource{Batches: batches},
 		Config{LR: 0.05, Epochs: 1, CheckpointDir: dir, CheckpointEvery: 1, Regularizers: []trust.Regularizer{nanAfterHalf{}}})
-	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "step 3") || !strings.Contains(err.Error(), "step-0000000002") {
+	// The message covers a finite loss with an overflowing gradient norm too.
+	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "non-finite loss or gradient norm") ||
+		!strings.Contains(err.Error(), "step 3") || !strings.Contains(err.Error(), "step-0000000002") {
 		t.Fatalf("want a non-finite error at step 3 naming checkpoint 2, got %v", err)
 	}
 	list, _ := ListCheckpoints(dir)
@@ -498,5 +501,71 @@ func TestResumeFromCorruptCheckpointFails(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "resume") || !strings.Contains(err.Error(), dir) {
 			t.Fatalf("corrupt %s: error %v, want a resume error naming %s", c.suffix, err, dir)
 		}
+	}
+}
+
+// TestResumeLogHasEachStepOnce: a run killed after its last checkpoint has
+// logged steps that the resumed run computes again; the log of the finished
+// run has every step exactly once (and no half-written line).
+func TestResumeLogHasEachStepOnce(t *testing.T) {
+	batches := tinyBatches(7, 6, 4, 4, 5)
+	for _, c := range []struct {
+		name      string
+		dropLast  int // newest checkpoints removed to simulate the kill
+		wantStart int // step the rerun resumes from
+	}{
+		{"killed after the checkpoint at step 4", 1, 4},
+		{"killed before any checkpoint", 2, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			logPath := filepath.Join(dir, "train.jsonl")
+			cfg := Config{LR: 0.01, MaxSteps: 6, CheckpointDir: filepath.Join(dir, "ckpt"), CheckpointEvery: 4,
+				KeepCheckpoints: -1, Resume: true, LogPath: logPath}
+			if _, err := Train(testBackend, newCtx(), tinyModel, &SliceSource{Batches: batches}, cfg); err != nil {
+				t.Fatal(err)
+			}
+			list, _ := ListCheckpoints(cfg.CheckpointDir)
+			if len(list) != 2 {
+				t.Fatalf("checkpoints %v, want steps 4 and 6", list)
+			}
+			for _, ck := range list[len(list)-c.dropLast:] {
+				for _, suf := range []string{".json", ".bin"} {
+					if err := os.Remove(ck + suf); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			f, err := os.OpenFile(logPath, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteString(`{"step":7,"epo`); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			res, err := Train(testBackend, newCtx(), tinyModel, &SliceSource{Batches: batches}, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ResumedFrom != c.wantStart {
+				t.Fatalf("resumed from %d, want %d", res.ResumedFrom, c.wantStart)
+			}
+			raw, err := os.ReadFile(logPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var steps []int
+			for line := range strings.Lines(string(raw)) {
+				var sl StepLog
+				if err := json.Unmarshal([]byte(line), &sl); err != nil {
+					t.Fatalf("log line %q: %v", line, err)
+				}
+				steps = append(steps, sl.Step)
+			}
+			if fmt.Sprint(steps) != "[1 2 3 4 5 6]" {
+				t.Errorf("logged steps %v, want [1 2 3 4 5 6]", steps)
+			}
+		})
 	}
 }

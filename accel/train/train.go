@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,7 +56,7 @@ type StepLog struct {
 
 // ErrNonFinite is wrapped by the error Train returns when a step's loss or
 // gradient norm is NaN or ±Inf.
-var ErrNonFinite = errors.New("non-finite loss")
+var ErrNonFinite = errors.New("non-finite loss or gradient norm")
 
 // Train trains the model's variables in ctx on the batches of src (see the
 // package doc for the loss, optimizer and schedule). Graph-building panics
@@ -147,6 +148,11 @@ func (t *trainer) run() (*Result, error) {
 
 	var logW io.WriteCloser
 	if cfg.LogPath != "" {
+		if cfg.Resume {
+			if err := trimLog(cfg.LogPath, start); err != nil {
+				return nil, fmt.Errorf("train: resume: %w", err)
+			}
+		}
 		f, err := os.OpenFile(cfg.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("train: opening log: %w", err)
@@ -393,3 +399,47 @@ func (t *trainer) step(s, total int, micro []*data.Batch) (*StepLog, error) {
 }
 
 func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// trimLog keeps the lines of the JSONL step log at path up to step upTo (the
+// checkpoint a run resumes from): the steps a killed run logged after its last
+// checkpoint are recomputed and logged again, and must not appear twice. A
+// line that does not decode (the half-written last line of a killed run) is
+// dropped. The file is replaced through a temporary file and a rename.
+func trimLog(path string, upTo int) error {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the log: %w", err)
+	}
+	var kept []byte
+	for line := range bytes.Lines(raw) {
+		var sl struct {
+			Step *int `json:"step"`
+		}
+		if json.Unmarshal(line, &sl) == nil && sl.Step != nil && *sl.Step <= upTo {
+			kept = append(kept, bytes.TrimRight(line, "\n")...)
+			kept = append(kept, '\n')
+		}
+	}
+	if len(kept) == len(raw) {
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("trimming the log %s: %w", path, err)
+	}
+	_, werr := tmp.Write(kept)
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("trimming the log %s: %w", path, werr)
+	}
+	return nil
+}

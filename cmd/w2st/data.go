@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,13 +62,20 @@ the prompt; group = sex, race is its own column.`,
 			fs.StringVar(&o.Delimiter, "delimiter", ",", `csv: field delimiter (one character, or "tab")`)
 			return func(args []string) error {
 				if len(args) != 1 {
-					return usageErrorf("want one source, got %q", args)
+					var names []string
+					for _, s := range importers.Sources() {
+						names = append(names, s.Name)
+					}
+					return usageErrorf("want one source (%s), got %d arguments", strings.Join(names, ", "), len(args))
 				}
 				if _, err := importers.Lookup(args[0]); err != nil {
 					return usageErrorf("%v", err)
 				}
 				if *in == "" || *out == "" {
 					return usageErrorf("--in and --out are required")
+				}
+				if err := checkImportFlags(fs, args[0]); err != nil {
+					return err
 				}
 				sum, err := importers.Import(args[0], *in, *out, o)
 				if err != nil {
@@ -77,6 +86,29 @@ the prompt; group = sex, race is its own column.`,
 			}
 		},
 	}
+}
+
+// importFlagSources names the sources each source-specific import flag applies to.
+var importFlagSources = map[string][]string{
+	"task": {"advglue", "advglue-plus-plus"}, "seed": {"enron-canaries"},
+	"text-col": {"csv", "jsonl"}, "label-col": {"csv", "jsonl"}, "group-col": {"csv", "jsonl"},
+	"domain-col": {"csv", "jsonl"}, "id-col": {"csv", "jsonl"}, "split-col": {"csv", "jsonl"},
+	"split": {"csv", "jsonl"}, "delimiter": {"csv"},
+}
+
+// checkImportFlags rejects flags given for a source that ignores them, and
+// --split with --split-col, rather than silently dropping them.
+func checkImportFlags(fs *pflag.FlagSet, source string) error {
+	var err error
+	fs.Visit(func(f *pflag.Flag) {
+		if srcs, ok := importFlagSources[f.Name]; ok && err == nil && !slices.Contains(srcs, source) {
+			err = usageErrorf("--%s applies to %s, not %s", f.Name, strings.Join(srcs, ", "), source)
+		}
+	})
+	if err == nil && fs.Changed("split") && fs.Changed("split-col") {
+		err = usageErrorf("--split and --split-col exclude each other (--split sets every row's split)")
+	}
+	return err
 }
 
 func printSummary(w io.Writer, s *importers.Summary) {
@@ -130,6 +162,12 @@ last with --truncate-left).`,
 				}
 				if *maxLen < 0 {
 					return usageErrorf("--max-len must be >= 0")
+				}
+				if *left && *maxLen == 0 {
+					return usageErrorf("--truncate-left needs --max-len")
+				}
+				if *workers < 0 {
+					return usageErrorf("--workers must be >= 0, got %d", *workers)
 				}
 				tok, err := tokenizer.Load(*tokPath)
 				if err != nil {
@@ -189,6 +227,9 @@ and the summary JSON written beside --out).`,
 				}
 				if *n < 1 {
 					return usageErrorf("--n must be >= 1, got %d", *n)
+				}
+				if math.IsNaN(*bias) || math.IsInf(*bias, 0) {
+					return usageErrorf("--bias must be a finite number, got %v", *bias)
 				}
 				sum, err := writeCensus(*out, *n, *bias, *seed, *split)
 				if err != nil {
@@ -263,6 +304,11 @@ over padded tokens, and the same counting the masked rows of each bucket's last 
 				}
 				if o.BatchSize < 1 || o.MaxBuckets < 1 || o.MaxLen < 0 {
 					return usageErrorf("--batch-size and --max-buckets must be >= 1, --max-len >= 0")
+				}
+				for i, b := range o.Buckets {
+					if b < 1 || (i > 0 && b <= o.Buckets[i-1]) {
+						return usageErrorf("--buckets %v must be positive and strictly ascending", o.Buckets)
+					}
 				}
 				rep, err := stats.Compute(args, o)
 				if err != nil {

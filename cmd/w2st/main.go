@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+	"github.com/w2st/w2st/internal/cleanup"
 )
 
 // command is one `w2st` subcommand (or a group of them).
@@ -60,6 +61,8 @@ func usageErrorf(format string, a ...any) error {
 }
 
 func main() {
+	// An interrupted command removes the temporary files of its unfinished outputs.
+	cleanup.HandleSignals(os.Stderr, os.Exit)
 	os.Exit(run(os.Args[1:], &cliEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}))
 }
 

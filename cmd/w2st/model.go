@@ -61,6 +61,9 @@ Training FLOPs per token: ` + flopsFormula + `.`,
 				if *seqLen < 1 {
 					return usageErrorf("--seq-len %d must be >= 1", *seqLen)
 				}
+				if *numLabels < 0 {
+					return usageErrorf("--num-labels must be >= 0 (0: the config's), got %d", *numLabels)
+				}
 				cfg, weights, err := neox.Resolve(args[0], *numLabels)
 				if err != nil {
 					return err
@@ -131,6 +134,9 @@ head is written as zeros. Files are written atomically.`,
 				}
 				if *out == "" {
 					return usageErrorf("--out is required")
+				}
+				if *numLabels < 0 {
+					return usageErrorf("--num-labels must be >= 0 (0: the config's), got %d", *numLabels)
 				}
 				cfg, weights, err := neox.Resolve(args[0], *numLabels)
 				if err != nil {

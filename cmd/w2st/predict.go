@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/w2st/w2st/data"
 	"github.com/w2st/w2st/data/parquetio"
 	"github.com/w2st/w2st/data/tokenizer"
+	"github.com/w2st/w2st/internal/cleanup"
 )
 
 // maxPredictLine bounds one JSONL input line.
@@ -63,6 +65,9 @@ The output is written to a temporary file and renamed, so a failure leaves no pa
 				}
 				if *batchSize < 1 {
 					return usageErrorf("--batch-size %d must be >= 1", *batchSize)
+				}
+				if *numLabels < 0 {
+					return usageErrorf("--num-labels must be >= 0 (0: the config's), got %d", *numLabels)
 				}
 				dt, err := neox.ParseDType(*dtype)
 				if err != nil {
@@ -280,12 +285,16 @@ func createPredictSink(path string) (predictSink, error) {
 		}
 		return &parquetSink{w: w}, nil
 	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("create %s: is a directory", path)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return nil, err
 	}
+	forget := cleanup.Register(tmp.Name())
 	bw := bufio.NewWriter(tmp)
-	return &jsonlSink{path: path, tmp: tmp, bw: bw, enc: json.NewEncoder(bw)}, nil
+	return &jsonlSink{path: path, tmp: tmp, bw: bw, enc: json.NewEncoder(bw), forget: forget}, nil
 }
 
 type parquetSink struct {
@@ -321,10 +330,11 @@ func (s *parquetSink) commit() error { return s.w.Close() }
 func (s *parquetSink) abort()        { s.w.Abort() }
 
 type jsonlSink struct {
-	path string
-	tmp  *os.File
-	bw   *bufio.Writer
-	enc  *json.Encoder
+	path   string
+	tmp    *os.File
+	bw     *bufio.Writer
+	enc    *json.Encoder
+	forget func() // drops tmp from the interrupt cleanup
 }
 
 func (s *jsonlSink) write(rows []predictRow, logits [][]float32) error {
@@ -357,14 +367,17 @@ func (s *jsonlSink) commit() error {
 	}
 	if err != nil {
 		os.Remove(s.tmp.Name())
+		s.forget()
 		return fmt.Errorf("%s: %w", s.path, err)
 	}
+	s.forget()
 	return nil
 }
 
 func (s *jsonlSink) abort() {
 	s.tmp.Close()
 	os.Remove(s.tmp.Name())
+	s.forget()
 }
 
 // streamPredictions reads src in blocks of block rows, predicts and writes
@@ -396,6 +409,13 @@ func streamPredictions(src predictSource, in, out string, p *neox.Predictor, blo
 			}
 			return err
 		}
+		for i, l := range logits {
+			for _, v := range l {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					return fmt.Errorf("%s: %s: the model's logits %v are not finite (NaN or Inf weights?)", in, rows[i].where, l)
+				}
+			}
+		}
 		if err := sink.write(rows, logits); err != nil {
 			return err
 		}
@@ -420,6 +440,9 @@ func streamPredictions(src predictSource, in, out string, p *neox.Predictor, blo
 	}
 	if err := flush(); err != nil {
 		return n, err
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("%s: no rows to predict", in)
 	}
 	return n, sink.commit()
 }

@@ -170,6 +170,7 @@ func TestPredictErrors(t *testing.T) {
 		wants []string
 	}{
 		{"missing flags", []string{"predict", "--model", "tiny"}, 2, []string{"required"}},
+		{"negative num-labels", []string{"predict", "--model", "tiny", "--input", "x", "--out", out, "--num-labels", "-2"}, 2, []string{"--num-labels must be >= 0 (0: the config's), got -2"}},
 		{"bad dtype", []string{"predict", "--model", "tiny", "--input", "x", "--out", out, "--dtype", "f8"}, 2, []string{"f8"}},
 		{"bad json", []string{"predict", "--model", parityDir, "--input", write("a.jsonl", "{\"input_ids\":[1]}\n{oops\n"), "--out", out}, 1, []string{"a.jsonl: line 2"}},
 		{"wrong type", []string{"predict", "--model", parityDir, "--input", write("b.jsonl", "{\"input_ids\":\"12\"}\n"), "--out", out}, 1, []string{"b.jsonl: line 1", "input_ids"}},
@@ -178,6 +179,8 @@ func TestPredictErrors(t *testing.T) {
 		{"text without tokenizer", []string{"predict", "--model", parityDir, "--input", write("e.jsonl", "{\"text\":\"hi\"}\n"), "--out", out}, 1, []string{"e.jsonl: line 1", "--tokenizer"}},
 		{"too long", []string{"predict", "--model", parityDir, "--input", write("f.jsonl", "{\"input_ids\":["+strings.Repeat("1,", 16)+"1]}\n"), "--out", out}, 1, []string{"f.jsonl: line 1", "17 tokens"}},
 		{"unknown model", []string{"predict", "--model", "gpt5", "--input", "x", "--out", out}, 1, []string{"gpt5"}},
+		{"no rows", []string{"predict", "--model", parityDir, "--input", write("h.jsonl", "\n\n"), "--out", out}, 1, []string{"h.jsonl: no rows to predict"}},
+		{"out is a folder", []string{"predict", "--model", parityDir, "--input", write("g.jsonl", "{\"input_ids\":[1]}\n"), "--out", dir}, 1, []string{dir + ": is a directory"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -198,6 +201,51 @@ func TestPredictErrors(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(dir, ".out*"))
 	if len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// TestPredictNaNWeights: a checkpoint whose score head is NaN fails with the
+// row and the cause, for JSONL and Parquet outputs alike, and writes nothing.
+func TestPredictNaNWeights(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "nan")
+	if err := os.Mkdir(model, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(filepath.Join(parityDir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.ReadFile(filepath.Join(parityDir, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := binary.LittleEndian.Uint64(st)
+	var header map[string]json.RawMessage
+	if err := json.Unmarshal(st[8:8+n], &header); err != nil {
+		t.Fatal(err)
+	}
+	var score struct {
+		Offsets [2]int `json:"data_offsets"`
+	}
+	if err := json.Unmarshal(header["score.weight"], &score); err != nil || score.Offsets[1] <= score.Offsets[0] {
+		t.Fatalf("score.weight %s: %v", header["score.weight"], err)
+	}
+	for i := score.Offsets[0]; i < score.Offsets[1]; i++ {
+		st[8+int(n)+i] = 0xff // NaN in F32, F16 and BF16
+	}
+	os.WriteFile(filepath.Join(model, "config.json"), cfg, 0o644)
+	os.WriteFile(filepath.Join(model, "model.safetensors"), st, 0o644)
+	in := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(in, []byte("{\"input_ids\":[1,2]}\n"), 0o644)
+	for _, out := range []string{filepath.Join(dir, "out.jsonl"), filepath.Join(dir, "out.parquet")} {
+		code, _, stderr := runCLI(t, "predict", "--model", model, "--input", in, "--out", out)
+		if code != 1 || !strings.Contains(stderr, "in.jsonl: line 1: the model's logits [NaN NaN NaN] are not finite") {
+			t.Errorf("%s: exit %d, stderr %q", out, code, stderr)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%s written despite the error", out)
+		}
 	}
 }
 
@@ -226,6 +274,12 @@ func TestModelInfo(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, "model", "info"); code != 2 || !strings.Contains(stderr, "want one model") {
 		t.Errorf("no argument: exit %d %s", code, stderr)
+	}
+	for _, args := range [][]string{{"info"}, {"export", "--out", t.TempDir()}} {
+		args = append(append([]string{"model"}, args...), "--num-labels", "-1", "tiny")
+		if code, _, stderr := runCLI(t, args...); code != 2 || !strings.Contains(stderr, "--num-labels must be >= 0 (0: the config's), got -1") {
+			t.Errorf("%v: exit %d %s", args, code, stderr)
+		}
 	}
 	bad := t.TempDir()
 	os.WriteFile(filepath.Join(bad, "config.json"), []byte(`{"model_type":"gpt_neox","hidden_act":"relu"}`), 0o644)

@@ -53,12 +53,21 @@ bars with 95% CI whiskers) into --out (default: <first dir>/report). Prints the 
 
 func loadSummaries(paths []string) ([]*pipeline.Summary, error) {
 	var sums []*pipeline.Summary
+	seen := map[string]bool{} // a directory and its summary, or a directory given twice, count once
 	for _, p := range paths {
 		files, err := pipeline.FindSummaries(p)
 		if err != nil {
 			return nil, err
 		}
 		for _, f := range files {
+			abs, err := filepath.Abs(f)
+			if err != nil {
+				return nil, err
+			}
+			if seen[abs] {
+				continue
+			}
+			seen[abs] = true
 			s, err := pipeline.ReadSummary(f)
 			if err != nil {
 				return nil, err

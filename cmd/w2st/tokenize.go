@@ -43,6 +43,12 @@ parallel batches; output order is input order.`,
 				if *maxLen < 0 {
 					return usageErrorf("--max-len must be >= 0, got %d", *maxLen)
 				}
+				if *left && *maxLen == 0 {
+					return usageErrorf("--truncate-left needs --max-len")
+				}
+				if *workers < 0 {
+					return usageErrorf("--workers must be >= 0, got %d", *workers)
+				}
 				tok, err := tokenizer.Load(*path)
 				if err != nil {
 					return err

@@ -96,6 +96,8 @@ func TestTokenizeFlagsAndErrors(t *testing.T) {
 		{"missing flag", "", nil, 2, "", "--tokenizer is required"},
 		{"negative max-len", "", []string{"--tokenizer", gpt2, "--max-len", "-1"}, 2, "", "--max-len must be >= 0"},
 		{"args", "", []string{"--tokenizer", gpt2, "file.txt"}, 2, "", "unexpected arguments"},
+		{"truncate-left without max-len", "one\n", []string{"--tokenizer", gpt2, "--truncate-left"}, 2, "", "--truncate-left needs --max-len"},
+		{"negative workers", "one\n", []string{"--tokenizer", gpt2, "--workers", "-3"}, 2, "", "--workers must be >= 0, got -3"},
 		{"missing file", "", []string{"--tokenizer", filepath.Join(t.TempDir(), "nope.json")}, 1, "", "nope.json"},
 	}
 	// Past the first 4096-line batch, the error still names the right line.

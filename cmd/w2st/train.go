@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -43,7 +44,7 @@ func addDataFlags(fs *pflag.FlagSet) *dataFlags {
 	fs.IntVar(&d.numLabels, "num-labels", 2, "number of classes")
 	fs.IntVar(&d.maxLen, "max-len", 512, "truncate token sequences to this many ids, keeping the end (where the question is)")
 	fs.StringVar(&d.property, "property", "", "trust property whose metrics are computed (and regularized, with --lambda): fairness")
-	fs.StringVar(&d.groups, "groups", "", "comma-separated group names in index order (default: the sorted groups of the training data)")
+	fs.StringVar(&d.groups, "groups", "", "comma-separated group names in index order (default: the sorted groups of the data: --train for train, --data for eval)")
 	fs.StringVar(&d.dtype, "dtype", "f32", "compute dtype: f32 or bf16 (weights stay float32)")
 	return d
 }
@@ -218,7 +219,7 @@ func writeJSONAtomic(path string, v any) error {
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return err
+		return fmt.Errorf("writing %s: %w", path, errors.Unwrap(err))
 	}
 	tmp := f.Name()
 	if _, err := f.Write(append(raw, '\n')); err != nil {
@@ -232,7 +233,7 @@ func writeJSONAtomic(path string, v any) error {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
-		return err
+		return fmt.Errorf("writing %s: %w", path, errors.Unwrap(err))
 	}
 	return nil
 }
@@ -306,6 +307,56 @@ type trainResult struct {
 	Eval       *evalReport       `json:"eval,omitempty"`
 }
 
+// settingsName is the file in train's --out that records the settings a
+// checkpoint was trained under, so that --resume cannot continue it with others.
+const settingsName = "train-settings.json"
+
+// notTrainingFlags do not change what training computes: they may differ on --resume.
+var notTrainingFlags = map[string]bool{"resume": true, "quiet": true, "out": true, "eval": true, "eval-batch-size": true,
+	"checkpoint-every": true, "keep-checkpoints": true, "backend": true, "pjrt-plugin": true}
+
+// resumeSettings is what a resumed training must share with the run that wrote
+// its checkpoints: every flag that changes the computation and the training
+// file's sha256.
+func resumeSettings(fs *pflag.FlagSet, ds *dataset) map[string]string {
+	s := map[string]string{}
+	for k, v := range allFlags(fs) {
+		if !notTrainingFlags[k] {
+			s["--"+k] = v
+		}
+	}
+	s["train sha256"] = ds.sha256
+	return s
+}
+
+// checkResumeSettings compares the settings of this run with those recorded
+// when the checkpoints were started (a missing record is accepted).
+func checkResumeSettings(path string, want map[string]string) error {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var had map[string]string
+	if err := json.Unmarshal(raw, &had); err != nil {
+		return fmt.Errorf("%s: %v (delete the output directory to start over)", path, err)
+	}
+	var diffs []string
+	for k, v := range want {
+		if old, ok := had[k]; ok && old != v {
+			diffs = append(diffs, fmt.Sprintf("%s %q (now %q)", k, old, v))
+		}
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	sort.Strings(diffs)
+	return fmt.Errorf("--resume: the checkpoints in %s were trained with %s: rerun with the same settings, or use another --out",
+		filepath.Dir(path), strings.Join(diffs, ", "))
+}
+
 // allFlags records every flag's value (set or default).
 func allFlags(fs *pflag.FlagSet) map[string]string {
 	out := map[string]string{}
@@ -325,8 +376,9 @@ Losses: xent (soft-label cross-entropy), logconf (auxiliary confidence loss of
 Burns et al.), product. With --property fairness and --lambda > 0 the demographic-
 parity penalty is added. Writes to --out: model/ (HF config.json + model.safetensors),
 checkpoints/ (every --checkpoint-every steps and at the end; --resume continues from
-the last), train.jsonl (one line per step) and result.json (all flags, input hashes,
-the training result and, with --eval, the evaluation).`,
+the last, and refuses other training flags or data than train-settings.json records),
+train.jsonl (one line per step) and result.json (all flags, input hashes, the training
+result and, with --eval, the evaluation).`,
 		setup: func(fs *pflag.FlagSet, env *cliEnv) func([]string) error {
 			df := addDataFlags(fs)
 			trainPath := fs.String("train", "", "training data, Parquet (required)")
@@ -364,6 +416,16 @@ the training result and, with --eval, the evaluation).`,
 				}
 				if *batchSize < 1 || *evalBatch < 1 {
 					return usageErrorf("--batch-size and --eval-batch-size must be >= 1")
+				}
+				// The library reads 0 as "default"; on the command line it would silently train otherwise than asked.
+				if *maxSteps == 0 && *epochs < 1 {
+					return usageErrorf("--epochs %d: want >= 1 (or --max-steps > 0)", *epochs)
+				}
+				if *accum < 1 {
+					return usageErrorf("--accum-steps %d: want >= 1", *accum)
+				}
+				if *keep == 0 || *keep < -1 {
+					return usageErrorf("--keep-checkpoints %d: want >= 1, or -1 for all", *keep)
 				}
 				if *regFlag != "demographic_parity" && *regFlag != "equalized_odds" {
 					return usageErrorf("unknown --regularizer %q (want demographic_parity or equalized_odds)", *regFlag)
@@ -437,11 +499,21 @@ the training result and, with --eval, the evaluation).`,
 				if !*quiet {
 					cfg.Progress = env.stderr
 				}
-				if !*resume {
-					if list, _ := train.ListCheckpoints(cfg.CheckpointDir); len(list) > 0 {
-						return fmt.Errorf("%s already holds checkpoints: pass --resume to continue, or use another --out", cfg.CheckpointDir)
+				ckpts, _ := train.ListCheckpoints(cfg.CheckpointDir)
+				if !*resume && len(ckpts) > 0 {
+					return fmt.Errorf("%s already holds checkpoints: pass --resume to continue, or use another --out", cfg.CheckpointDir)
+				}
+				settings := resumeSettings(fs, ds)
+				settingsPath := filepath.Join(*out, settingsName)
+				if len(ckpts) > 0 {
+					if err := checkResumeSettings(settingsPath, settings); err != nil {
+						return err
 					}
+				} else {
 					if err := os.Remove(cfg.LogPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+						return err
+					}
+					if err := writeJSONAtomic(settingsPath, settings); err != nil {
 						return err
 					}
 				}

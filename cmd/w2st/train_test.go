@@ -167,6 +167,10 @@ func TestTrainEvalBadInput(t *testing.T) {
 		{"bad lr", []string{"train", "--model", "tiny", "--train", good, "--out", out, "--lr", "0", "--quiet"}, 2, []string{"LR must be > 0"}},
 		{"bad loss", []string{"train", "--model", "tiny", "--train", good, "--out", out, "--loss", "hinge", "--quiet"}, 2, []string{"unknown Loss \"hinge\""}},
 		{"bad schedule", []string{"train", "--model", "tiny", "--train", good, "--out", out, "--schedule", "linear", "--quiet"}, 2, []string{"unknown Schedule"}},
+		{"zero epochs", []string{"train", "--model", "tiny", "--train", good, "--out", out, "--epochs", "0", "--quiet"}, 2, []string{"--epochs 0: want >= 1"}},
+		{"zero accum steps", []string{"train", "--model", "tiny", "--train", good, "--out", out, "--accum-steps", "0", "--quiet"}, 2, []string{"--accum-steps 0: want >= 1"}},
+		{"keep no checkpoints", []string{"train", "--model", "tiny", "--train", good, "--out", out, "--keep-checkpoints", "0", "--quiet"}, 2, []string{"--keep-checkpoints 0"}},
+		{"keep -5 checkpoints", []string{"train", "--model", "tiny", "--train", good, "--out", out, "--keep-checkpoints", "-5", "--quiet"}, 2, []string{"--keep-checkpoints -5"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -209,5 +213,65 @@ func TestEvalTokenizesText(t *testing.T) {
 	// A fresh preset has a zero score head: both rows get P = (0.5, 0.5).
 	if ev.Eval.Metrics.N != 2 || ev.Eval.Metrics.Accuracy != 0.5 || *ev.Eval.DPD != 0 {
 		t.Fatalf("%s", stdout)
+	}
+}
+
+// TestTrainResumeRefusesOtherSettings: checkpoints trained under one set of
+// flags (or on one training file) are not continued under another.
+func TestTrainResumeRefusesOtherSettings(t *testing.T) {
+	dir := t.TempDir()
+	trainPath := filepath.Join(dir, "train.parquet")
+	writeTokenRows(t, trainPath, 16, 1, nil)
+	out := filepath.Join(dir, "run")
+	args := []string{"train", "--model", "tiny", "--train", trainPath, "--out", out, "--max-steps", "2",
+		"--batch-size", "8", "--checkpoint-every", "1", "--quiet"}
+	if code, _, stderr := runCLI(t, args...); code != 0 {
+		t.Fatalf("train exit %d: %s", code, stderr)
+	}
+	// Same settings, other progress/checkpoint flags: accepted.
+	if code, _, stderr := runCLI(t, append(args, "--resume", "--keep-checkpoints", "1")...); code != 0 {
+		t.Fatalf("resume with the same settings: exit %d: %s", code, stderr)
+	}
+	cases := []struct {
+		name  string
+		extra []string
+		edit  bool
+		want  string
+	}{
+		{"lr", []string{"--lr", "1e-3"}, false, `--lr "5e-05" (now "0.001")`},
+		{"max-steps and seed", []string{"--max-steps", "4", "--seed", "3"}, false, `--max-steps "2" (now "4"), --seed "0" (now "3")`},
+		{"training file changed", nil, true, "train sha256"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.edit {
+				writeTokenRows(t, trainPath, 16, 9, nil)
+				defer writeTokenRows(t, trainPath, 16, 1, nil)
+			}
+			code, _, stderr := runCLI(t, append(append(args, "--resume"), c.extra...)...)
+			if code != 1 || !strings.Contains(stderr, c.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+				t.Fatalf("exit %d, stderr %q; want exit 1 and one line with %q", code, stderr, c.want)
+			}
+		})
+	}
+}
+
+// TestWriteJSONAtomicErrorsNameTheTarget: a failed write names the file the
+// user asked for, not the hidden temporary file, and leaves nothing behind.
+func TestWriteJSONAtomicErrorsNameTheTarget(t *testing.T) {
+	dir := t.TempDir()
+	isDir := filepath.Join(dir, "taken")
+	if err := os.MkdirAll(filepath.Join(isDir, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{filepath.Join(dir, "missing", "r.json"), isDir} {
+		err := writeJSONAtomic(path, map[string]int{"a": 1})
+		if err == nil || !strings.HasPrefix(err.Error(), "writing "+path+": ") || strings.Contains(err.Error(), ".tmp-") {
+			t.Errorf("%s: err = %v, want \"writing %s: ...\" without the temporary name", path, err, path)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("left behind: %v", entries)
 	}
 }

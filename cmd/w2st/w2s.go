@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,6 +40,9 @@ func parseSeeds(s string) ([]int64, error) {
 		v, err := strconv.ParseInt(p, 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("--seeds %q: %q is not an integer", s, p)
+		}
+		if slices.Contains(out, v) {
+			return nil, fmt.Errorf("--seeds %q: seed %d is given twice", s, v)
 		}
 		out = append(out, v)
 	}
@@ -117,6 +122,12 @@ HF tokenizer.json / GPT-2 folder. Input files are Parquet (see 'w2st data').`,
 				}
 				if *boot < 1 {
 					return usageErrorf("--bootstrap %d: want ≥ 1", *boot)
+				}
+				if !(*lambda >= 0) || math.IsInf(*lambda, 0) {
+					return usageErrorf("--lambda %v: want a finite value ≥ 0", *lambda)
+				}
+				if err := hf.h.Validate(); err != nil {
+					return usageErrorf("%v", err)
 				}
 				b, err := bf.open()
 				if err != nil {

@@ -129,6 +129,7 @@ func TestPlanErrors(t *testing.T) {
 		{"zero buckets", func() error { _, err := PlanBuckets(hist(3, 1), 0); return err }, "at least one bucket"},
 		{"empty rows", func() error { _, err := PlanBuckets(hist(0, 2, 3, 1), 2); return err }, "length 0"},
 		{"too long for fixed", func() error { _, err := FixedPlan(hist(3, 1, 9, 1), []int{4, 8}); return err }, "exceed the largest bucket 8"},
+		{"all too-long rows counted", func() error { _, err := FixedPlan(hist(3, 1, 9, 2, 12, 5), []int{4, 8}); return err }, "7 rows (up to length 12) exceed the largest bucket 8"},
 		{"not ascending", func() error { _, err := FixedPlan(hist(3, 1), []int{8, 4}); return err }, "strictly ascending"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

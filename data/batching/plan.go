@@ -102,6 +102,8 @@ func FixedPlan(h Histogram, bounds []int) (Plan, error) {
 		}
 	}
 	p := Plan{Bounds: append([]int(nil), bounds...), Rows: make([]int64, len(bounds))}
+	var over int64 // rows longer than the last bound, and the longest
+	longest := 0
 	for l, c := range h {
 		if c == 0 {
 			continue
@@ -111,11 +113,16 @@ func FixedPlan(h Histogram, bounds []int) (Plan, error) {
 		}
 		i := p.Bucket(l)
 		if i < 0 {
-			return Plan{}, fmt.Errorf("batching: %d rows of length %d exceed the largest bucket %d", c, l, bounds[len(bounds)-1])
+			over += c
+			longest = l
+			continue
 		}
 		p.Rows[i] += c
 		p.RealTokens += int64(l) * c
 		p.PaddedTokens += int64(p.Bounds[i]) * c
+	}
+	if over > 0 {
+		return Plan{}, fmt.Errorf("batching: %d rows (up to length %d) exceed the largest bucket %d", over, longest, bounds[len(bounds)-1])
 	}
 	return p, nil
 }

@@ -67,6 +67,12 @@ func TestBadInput(t *testing.T) {
 		{"jsonl utf-8", "jsonl", "u.jsonl", "{\"text\": \"a\", \"label\": 1}\n\n{\"text\": \"\xff\", \"label\": 1}\n", Options{}, []string{"u.jsonl:3:", "invalid UTF-8"}},
 		{"jsonl array", "jsonl", "a.jsonl", "[1, 2]\n", Options{}, []string{"a.jsonl:1:", "want a JSON object"}},
 		{"jsonl empty", "jsonl", "e.jsonl", "\n\n", Options{}, []string{"e.jsonl: no rows"}},
+		{"jsonl null text", "jsonl", "nt.jsonl", "{\"text\": null, \"label\": 1}\n", Options{}, []string{"nt.jsonl:1:", `field "text": want a string, got null`}},
+		{"jsonl null label", "jsonl", "nl.jsonl", "{\"text\": \"a\", \"label\": null}\n", Options{}, []string{"nl.jsonl:1:", `field "label": want an integer label, got null`}},
+		{"jsonl null group", "jsonl", "ng.jsonl", "{\"text\": \"a\", \"label\": 1, \"sex\": null}\n", Options{GroupCol: "sex"}, []string{"ng.jsonl:1:", `field "sex": want a string, got null`}},
+		{"jsonl label range", "jsonl", "lr.jsonl", "{\"text\": \"a\", \"label\": 99999999999}\n", Options{}, []string{"lr.jsonl:1:", "label 99999999999 is out of range"}},
+		{"csv label range", "csv", "lr.csv", "text,label\na,3000000000\n", Options{}, []string{"lr.csv:2:", "label 3000000000 is out of range"}},
+		{"style null sentence", "decodingtrust-ood", "s6.json", `{"dev": {"base": [{"sentence": null, "label": 1}]}}`, Options{}, []string{"s6.json:1:", `field "sentence": want a string, got null`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := write(t, dir, tc.file, tc.content)
@@ -142,6 +148,50 @@ func TestGenericGood(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "g.summary.json")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestByteOrderMark: a leading UTF-8 BOM (and CRLF endings), as Windows
+// editors write, is not part of the first header, row or JSON value.
+func TestByteOrderMark(t *testing.T) {
+	dir := t.TempDir()
+	const bom = "\ufeff"
+	const adultRow = "39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States, <=50K"
+	for _, tc := range []struct {
+		source, file, content, text string
+		label                       int32
+	}{
+		{"adult", "a.data", bom + adultRow + "\r\n", "", 0},
+		{"sst2", "train.tsv", bom + "sentence\tlabel\r\ngood film\t1\r\n", "good film", 1},
+		{"jsonl", "b.jsonl", bom + "{\"text\": \"hi\", \"label\": 1}\r\n", "hi", 1},
+		{"csv", "c.csv", bom + "text,label\r\nhi,1\r\n", "hi", 1},
+		{"decodingtrust-ood", "style.json", bom + `{"dev": {"base": [{"sentence": "fine", "label": "1", "id": 0}]}}`, "fine", 1},
+		{"advglue", "dev.json", bom + `{"sst2": [{"idx": 0, "label": 0, "sentence": "bad"}]}`, "bad", 0},
+		{"enron-canaries", "name2email.json", bom + `{"Ann Lee": "ann@x.org"}`, "", -1},
+	} {
+		t.Run(tc.source, func(t *testing.T) {
+			in := write(t, dir, tc.file, tc.content)
+			src, err := Lookup(tc.source)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := collect(t, func(e Emit) error { _, err := src.Run(in, Options{Task: "sst2"}, e); return err })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 {
+				t.Fatalf("got %d rows, want 1", len(got))
+			}
+			if strings.Contains(got[0].Text, bom) || strings.Contains(got[0].ID, bom) {
+				t.Fatalf("BOM kept in %+v", got[0])
+			}
+			if tc.text != "" && got[0].Text != tc.text {
+				t.Fatalf("text %q, want %q", got[0].Text, tc.text)
+			}
+			if tc.label >= 0 && got[0].Label != tc.label {
+				t.Fatalf("label %d, want %d", got[0].Label, tc.label)
+			}
+		})
 	}
 }
 

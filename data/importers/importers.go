@@ -22,6 +22,7 @@ import (
 
 	"github.com/w2st/w2st/data"
 	"github.com/w2st/w2st/data/parquetio"
+	"github.com/w2st/w2st/internal/cleanup"
 )
 
 // MaxLineBytes bounds one line of a text input (CSV, TSV, JSONL, Adult).
@@ -168,6 +169,7 @@ func WriteFileAtomic(path string, b []byte) error {
 	if err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
+	defer cleanup.Register(f.Name())()
 	err = f.Chmod(0o644)
 	if err == nil {
 		_, err = f.Write(b)
@@ -277,7 +279,8 @@ func newLineReader(path string, r io.Reader) *lineReader {
 	return &lineReader{path: path, sc: sc}
 }
 
-// next returns the next line without its newline (and a trailing \r).
+// next returns the next line without its newline (and a trailing \r), and
+// the first line without a leading UTF-8 byte order mark.
 func (l *lineReader) next() (string, bool, error) {
 	if !l.sc.Scan() {
 		if err := l.sc.Err(); err != nil {
@@ -289,7 +292,12 @@ func (l *lineReader) next() (string, bool, error) {
 		return "", false, nil
 	}
 	l.line++
-	return strings.TrimSuffix(l.sc.Text(), "\r"), true, nil
+	line := strings.TrimSuffix(l.sc.Text(), "\r")
+	if l.line == 1 {
+		// A UTF-8 byte order mark (as Windows editors write) is not data.
+		line = strings.TrimPrefix(line, "\ufeff")
+	}
+	return line, true, nil
 }
 
 func (l *lineReader) errorf(format string, a ...any) error {
@@ -310,6 +318,9 @@ func checkUTF8(ex *data.Example) error {
 func parseLabel(s string) (int32, error) {
 	s = strings.TrimSpace(s)
 	v, err := strconv.ParseInt(s, 10, 32)
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, fmt.Errorf("label %s is out of range", s)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("label %q is not an integer", s)
 	}

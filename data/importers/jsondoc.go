@@ -24,6 +24,10 @@ func openJSON(path string) (*jsonDoc, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A UTF-8 byte order mark is not JSON; blank it so offsets stay those of the file.
+	if bytes.HasPrefix(b, []byte("\ufeff")) {
+		copy(b, "   ")
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	d := &jsonDoc{path: path, b: b, dec: dec}
@@ -160,7 +164,7 @@ func (r record) str(key string) (string, error) {
 		return "", fmt.Errorf("missing field %q", key)
 	}
 	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	if err := json.Unmarshal(raw, &s); err != nil || string(raw) == "null" {
 		return "", fmt.Errorf("field %q: want a string, got %s", key, abbrev(raw))
 	}
 	return s, nil
@@ -171,6 +175,9 @@ func (r record) label(key string) (int32, error) {
 	raw, ok := r[key]
 	if !ok {
 		return 0, fmt.Errorf("missing field %q", key)
+	}
+	if string(raw) == "null" {
+		return 0, fmt.Errorf("field %q: want an integer label, got null", key)
 	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {

@@ -397,6 +397,17 @@ func TestAtomicWrite(t *testing.T) {
 	if _, err := NewWriter(filepath.Join(dir, "no", "such", "dir.parquet")); err == nil {
 		t.Fatal("NewWriter into a missing directory succeeded")
 	}
+	// a destination that is a directory fails at once, leaving nothing behind
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewWriter(sub); err == nil || !strings.Contains(err.Error(), sub+": is a directory") {
+		t.Fatalf("NewWriter onto a directory: %v", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Fatalf("%d entries after refusing a directory, want 2", len(ents))
+	}
 }
 
 // FuzzOpen feeds arbitrary bytes to the reader: it must return rows or an

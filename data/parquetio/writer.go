@@ -12,6 +12,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/w2st/w2st/data"
+	"github.com/w2st/w2st/internal/cleanup"
 )
 
 // DefaultRowGroupRows is the number of rows per row group the Writer uses
@@ -35,6 +36,7 @@ type Writer struct {
 	rows   int64
 	done   bool
 	failed error
+	forget func() // drops tmp from the interrupt cleanup
 }
 
 // NewWriter creates a Writer for path with the default options.
@@ -50,13 +52,19 @@ func NewWriterOptions(path string, opts WriterOptions) (*Writer, error) {
 	if opts.RowGroupRows == 0 {
 		opts.RowGroupRows = DefaultRowGroupRows
 	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		// Fail now, not at the rename after all the work.
+		return nil, fmt.Errorf("parquetio: create %s: is a directory", path)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("parquetio: create %s: %w", path, err)
 	}
+	forget := cleanup.Register(tmp.Name())
 	if err := tmp.Chmod(0o644); err != nil {
 		_ = tmp.Close()
 		_ = os.Remove(tmp.Name())
+		forget()
 		return nil, fmt.Errorf("parquetio: create %s: %w", path, err)
 	}
 	wopts := []parquet.WriterOption{
@@ -71,9 +79,10 @@ func NewWriterOptions(path string, opts WriterOptions) (*Writer, error) {
 	if err != nil {
 		_ = tmp.Close()
 		_ = os.Remove(tmp.Name())
+		forget()
 		return nil, fmt.Errorf("parquetio: %s: %w", path, err)
 	}
-	return &Writer{path: path, tmp: tmp, w: w}, nil
+	return &Writer{path: path, tmp: tmp, w: w, forget: forget}, nil
 }
 
 func newGenericWriter(f *os.File, opts []parquet.WriterOption) (w *parquet.GenericWriter[data.Example], err error) {
@@ -128,12 +137,15 @@ func (w *Writer) Close() error {
 	}
 	if err := w.tmp.Close(); err != nil {
 		_ = os.Remove(w.tmp.Name())
+		w.forget()
 		return fmt.Errorf("parquetio: close %s: %w", w.path, err)
 	}
 	if err := os.Rename(w.tmp.Name(), w.path); err != nil {
 		_ = os.Remove(w.tmp.Name())
+		w.forget()
 		return fmt.Errorf("parquetio: rename into %s: %w", w.path, err)
 	}
+	w.forget()
 	return nil
 }
 
@@ -150,6 +162,7 @@ func (w *Writer) Abort() {
 func (w *Writer) discard() {
 	_ = w.tmp.Close()
 	_ = os.Remove(w.tmp.Name())
+	w.forget()
 }
 
 // WriteFile writes rows to path atomically.

@@ -32,7 +32,8 @@ type Report struct {
 	Groups    map[string]int64
 	Domains   map[string]int64
 	Splits    map[string]int64
-	Tokenized bool // every row has a length >= 1
+	Tokenized bool  // every row has a length >= 1
+	EmptyRows int64 // rows with length 0 (not tokenized, or empty text)
 	Histogram batching.Histogram
 	Plan      batching.Plan
 	BatchSize int
@@ -81,6 +82,7 @@ func Compute(paths []string, opts Options) (*Report, error) {
 		n := int(ex.Length)
 		if n < 1 {
 			rep.Tokenized = false
+			rep.EmptyRows++
 		}
 		if opts.MaxLen > 0 && n > opts.MaxLen {
 			n = opts.MaxLen
@@ -165,6 +167,10 @@ func (r *Report) Write(w io.Writer) {
 		for _, l := range Balance(sec.counts) {
 			fmt.Fprintf(w, "  %s\n", l)
 		}
+	}
+	if !r.Tokenized && r.EmptyRows < r.Rows {
+		fmt.Fprintf(w, "lengths:    %d of %d rows have no tokens (empty text, or a file not tokenized); no bucket plan\n", r.EmptyRows, r.Rows)
+		return
 	}
 	if !r.Tokenized {
 		fmt.Fprintf(w, "lengths:    not tokenized (run `w2st data tokenize`); no bucket plan\n")

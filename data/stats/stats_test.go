@@ -88,6 +88,20 @@ func TestCompute(t *testing.T) {
 	if !strings.Contains(buf.String(), "not tokenized") {
 		t.Fatal(buf.String())
 	}
+	// a tokenized file with an empty-text row is not called "not tokenized"
+	e := filepath.Join(dir, "e.parquet")
+	if err := parquetio.WriteFile(e, []data.Example{{ID: "a", Text: "hi there", InputIDs: []int32{5, 6}, Length: 2}, {ID: "b", Text: ""}}, parquetio.WriterOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = Compute([]string{e}, Options{})
+	if err != nil || rep.Tokenized || rep.EmptyRows != 1 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	buf.Reset()
+	rep.Write(&buf)
+	if !strings.Contains(buf.String(), "1 of 2 rows have no tokens") || strings.Contains(buf.String(), "not tokenized (run") {
+		t.Fatal(buf.String())
+	}
 	if _, err := Compute([]string{u}, Options{BatchSize: -1}); err == nil {
 		t.Fatal("bad options accepted")
 	}

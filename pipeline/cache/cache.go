@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -188,6 +189,7 @@ func (s *Store) Run(key Key, force bool, fn Func) (Stage, error) {
 		return Stage{}, err
 	}
 	final := s.StageDir(key.Stage, hash)
+	removeStaleTemps(final)
 	if !force {
 		if ok, err := s.finished(final, hash); err != nil {
 			return Stage{}, err
@@ -195,7 +197,7 @@ func (s *Store) Run(key Key, force bool, fn Func) (Stage, error) {
 			return Stage{Dir: final, Hash: hash, Cached: true}, nil
 		}
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(final), ".tmp-"+filepath.Base(final)+"-")
+	tmp, err := os.MkdirTemp(filepath.Dir(final), fmt.Sprintf(".tmp-%s-%d-", filepath.Base(final), os.Getpid()))
 	if err != nil {
 		return Stage{}, fmt.Errorf("stage %s: %w", key.Stage, err)
 	}
@@ -313,3 +315,26 @@ func WriteFileAtomic(path string, data []byte) error {
 
 // IsTemp reports whether a directory entry name is a temporary stage directory.
 func IsTemp(name string) bool { return strings.HasPrefix(name, ".tmp-") }
+
+// removeStaleTemps removes the temporary directories of the stage final left
+// by runs that were killed (their name carries the pid of a process that no
+// longer exists); those of live processes, and names without a pid, are kept.
+func removeStaleTemps(final string) {
+	prefix := ".tmp-" + filepath.Base(final) + "-"
+	entries, err := os.ReadDir(filepath.Dir(final))
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidStr, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() || processAlive(pid) {
+			continue
+		}
+		_ = os.RemoveAll(filepath.Join(filepath.Dir(final), e.Name()))
+	}
+}

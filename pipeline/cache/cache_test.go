@@ -2,7 +2,9 @@ package cache
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -232,5 +234,63 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 	if err := WriteFileAtomic(filepath.Join(dir, "missing", "x"), nil); err == nil {
 		t.Error("missing dir: want error")
+	}
+}
+
+// TestRunRemovesTempsOfKilledRuns: a killed run leaves its temporary stage
+// directory behind (no deferred cleanup runs on SIGINT/SIGKILL); the next run
+// of that stage removes it when its process is gone, and keeps the temporary
+// directories of live processes, of other stages and of unknown owners.
+func TestRunRemovesTempsOfKilledRuns(t *testing.T) {
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skipf("no `true` to get a dead pid: %v", err)
+	}
+	s, err := Open(t.TempDir(), "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := baseKey().Hash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	final := s.StageDir("weak", hash)
+	parent, base := filepath.Dir(final), filepath.Base(final)
+	cases := []struct {
+		name string
+		kept bool
+	}{
+		{fmt.Sprintf(".tmp-%s-%d-123", base, dead.Process.Pid), false},
+		{fmt.Sprintf(".tmp-%s-%d-456", base, os.Getppid()), true}, // a live process
+		{fmt.Sprintf(".tmp-%s-789", base), true},                  // no pid (older name)
+		{fmt.Sprintf(".tmp-ceiling-0123456789abcdef-%d-1", dead.Process.Pid), true},
+	}
+	for _, c := range cases {
+		if err := os.MkdirAll(filepath.Join(parent, c.name, "model"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Run(baseKey(), false, func(string) (any, error) { return 1, nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		_, err := os.Stat(filepath.Join(parent, c.name))
+		if kept := err == nil; kept != c.kept {
+			t.Errorf("%s: kept = %v, want %v", c.name, kept, c.kept)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(final, ResultName)); err != nil {
+		t.Errorf("the stage itself: %v", err)
+	}
+	// A killed --force rerun of a finished stage: the cached hit cleans up too.
+	late := filepath.Join(parent, fmt.Sprintf(".tmp-%s-%d-999", base, dead.Process.Pid))
+	if err := os.MkdirAll(late, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Run(baseKey(), false, func(string) (any, error) { return 2, nil }); err != nil || !st.Cached {
+		t.Fatalf("cached rerun: %+v %v", st, err)
+	}
+	if _, err := os.Stat(late); err == nil {
+		t.Errorf("%s kept after a cached run", late)
 	}
 }

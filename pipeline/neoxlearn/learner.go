@@ -44,9 +44,16 @@ func (l *Learner) ID() string { return "neox-train-v1" }
 
 // Info implements pipeline.Learner.
 func (l *Learner) Info(model string, numLabels int) (pipeline.ModelInfo, error) {
-	cfg, _, err := ParseModel(model, numLabels)
+	cfg, weights, err := ParseModel(model, numLabels)
 	if err != nil {
 		return pipeline.ModelInfo{}, err
+	}
+	if weights != "" {
+		// Check the checkpoint's headers now (no tensor data is read): a corrupt
+		// strong model must not surface only after the weak stage has trained.
+		if _, err := neox.InspectCheckpoint(cfg, weights); err != nil {
+			return pipeline.ModelInfo{}, err
+		}
 	}
 	total, _ := cfg.NumParameters()
 	return pipeline.ModelInfo{Spec: model, VocabSize: cfg.VocabSize, Parameters: total,

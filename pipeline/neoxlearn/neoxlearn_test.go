@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/w2st/w2st/accel"
+	"github.com/w2st/w2st/accel/neox"
 	"github.com/w2st/w2st/accel/train"
 	"github.com/w2st/w2st/data"
 	"github.com/w2st/w2st/data/batching"
@@ -156,5 +158,63 @@ func TestBatcherSource(t *testing.T) {
 	}
 	if src.Len() != bt.NumBatches() {
 		t.Errorf("Len %d, NumBatches %d", src.Len(), bt.NumBatches())
+	}
+}
+
+// TestInfoChecksCheckpointFiles: Info (which the pipeline calls before any
+// training) rejects an HF folder whose safetensors is corrupt or missing,
+// instead of failing only when that model's stage starts.
+func TestInfoChecksCheckpointFiles(t *testing.T) {
+	b := accel.MustCPU()
+	defer b.Finalize()
+	cfg, _, err := ParseModel("tiny:hidden=8,layers=1,heads=1,vocab=32", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.New()
+	if err := neox.Materialize(b, ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(t.TempDir(), "model")
+	if err := neox.Export(ctx, cfg, good); err != nil {
+		t.Fatal(err)
+	}
+	l := New(b)
+	if mi, err := l.Info(good, 2); err != nil || mi.VocabSize != 32 {
+		t.Fatalf("good folder: %+v, %v", mi, err)
+	}
+	st, err := os.ReadFile(filepath.Join(good, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		content []byte // nil: no safetensors file
+		want    string
+	}{
+		{"truncated", st[:len(st)/2], "model.safetensors"},
+		{"missing", nil, "safetensors"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "model")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			cj, err := os.ReadFile(filepath.Join(good, "config.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "config.json"), cj, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if c.content != nil {
+				if err := os.WriteFile(filepath.Join(dir, "model.safetensors"), c.content, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := l.Info(dir, 2); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, c.want)
+			}
+		})
 	}
 }

@@ -79,6 +79,19 @@ func Build(sums []*pipeline.Summary) ([]*Group, error) {
 		if testNames(g.Tests) != testNames(s.Tests) {
 			return nil, fmt.Errorf("report: %s has test sets %s, but %s in the same group has %s", s.Name, testNames(s.Tests), g.Summaries[0].Name, testNames(g.Tests))
 		}
+		if len(g.Summaries) > 0 {
+			first := g.Summaries[0]
+			if first.Hyper != s.Hyper || first.Train.SHA256 != s.Train.SHA256 {
+				return nil, fmt.Errorf("report: %s (training pool %s, %+v) and %s (training pool %s, %+v) have the same models but another training pool or other hyperparameters: report them separately",
+					s.Name, shortSHA(s.Train.SHA256), s.Hyper, first.Name, shortSHA(first.Train.SHA256), first.Hyper)
+			}
+		}
+		for _, o := range g.Summaries {
+			// λ does not enter the vanilla strategy: two of them are the same row.
+			if o.Strategy == s.Strategy && (o.Lambda == s.Lambda || s.Strategy == pipeline.StrategyNone) {
+				return nil, fmt.Errorf("report: %s (strategy %s, λ=%s) is given twice: pass each experiment once", s.Name, s.Strategy, fmtLambda(s.Lambda))
+			}
+		}
 		g.Summaries = append(g.Summaries, s)
 	}
 	groups := make([]*Group, 0, len(order))
@@ -413,4 +426,11 @@ func Write(dir string, sums []*pipeline.Summary) (Files, []*Group, error) {
 		return Files{}, nil, err
 	}
 	return f, groups, nil
+}
+
+func shortSHA(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
 }

@@ -199,3 +199,34 @@ func FuzzReadSummaryAndReport(f *testing.F) {
 		}
 	})
 }
+
+// TestBuildRejectsMixedExperiments: summaries of the same models from other
+// experiments (another training pool, other hyperparameters) or the same
+// summary twice would put incomparable or duplicate rows in one table.
+func TestBuildRejectsMixedExperiments(t *testing.T) {
+	cases := []struct {
+		name string
+		mod  func(b *pipeline.Summary)
+		want string // "" = accepted
+	}{
+		{"another strategy of the same experiment", func(b *pipeline.Summary) {}, ""},
+		{"same strategy and λ twice", func(b *pipeline.Summary) { b.Strategy, b.Name = pipeline.StrategyNone, "fairness-none" }, "fairness-none (strategy none, λ=2) is given twice"},
+		{"vanilla twice, other λ", func(b *pipeline.Summary) { b.Strategy, b.Lambda = pipeline.StrategyNone, 1 }, "(strategy none, λ=1) is given twice"},
+		{"other epochs", func(b *pipeline.Summary) { b.Hyper.Epochs = 4 }, "other hyperparameters"},
+		{"other training pool", func(b *pipeline.Summary) { b.Train.SHA256 = "ffffffffffffffffff" }, "training pool ffffffffffff"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := summary(pipeline.StrategyNone, "a", "b", 0.8, nil)
+			b := summary(pipeline.StrategyWTSTFT, "a", "c", 0.8, nil)
+			c.mod(b)
+			_, err := Build([]*pipeline.Summary{a, b})
+			if c.want == "" && err != nil {
+				t.Fatalf("want accepted, got %v", err)
+			}
+			if c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Fatalf("err = %v, want it to contain %q", err, c.want)
+			}
+		})
+	}
+}
