@@ -19,7 +19,6 @@ import (
 	"github.com/w2st/w2st/data/stats"
 	"github.com/w2st/w2st/data/synth"
 	"github.com/w2st/w2st/data/tokenize"
-	"github.com/w2st/w2st/data/tokenizer"
 )
 
 func dataCommand() *command {
@@ -147,41 +146,22 @@ func dataTokenizeCommand() *command {
 input_ids and length, atomically. --max-len truncates (keeping the first tokens, or the
 last with --truncate-left).`,
 		setup: func(fs *pflag.FlagSet, env *cliEnv) func([]string) error {
-			tokPath := fs.String("tokenizer", "", "tokenizer.json or a folder (required)")
+			tf := addTokenizerFlags(fs, "row")
 			in := fs.StringArray("in", nil, "input Parquet file, folder or glob (required, repeatable)")
 			out := fs.String("out", "", "output .parquet file (required)")
-			maxLen := fs.Int("max-len", 0, "keep at most N tokens per row (0: no limit)")
-			left := fs.Bool("truncate-left", false, "with --max-len keep the last N tokens")
-			workers := fs.Int("workers", 0, "encoding goroutines (0: one per CPU)")
 			return func(args []string) error {
 				if len(args) > 0 {
 					return usageErrorf("unexpected arguments %q", args)
 				}
-				if *tokPath == "" || len(*in) == 0 || *out == "" {
+				if tf.path == "" || len(*in) == 0 || *out == "" {
 					return usageErrorf("--tokenizer, --in and --out are required")
 				}
-				if *maxLen < 0 {
-					return usageErrorf("--max-len must be >= 0")
-				}
-				if *left && *maxLen == 0 {
-					return usageErrorf("--truncate-left needs --max-len")
-				}
-				if *workers < 0 {
-					return usageErrorf("--workers must be >= 0, got %d", *workers)
-				}
-				tok, err := tokenizer.Load(*tokPath)
+				tok, err := tf.load()
 				if err != nil {
 					return err
 				}
-				if *maxLen > 0 {
-					dir := tokenizer.TruncateRight
-					if *left {
-						dir = tokenizer.TruncateLeft
-					}
-					tok = tok.WithTruncation(*maxLen, dir)
-				}
-				st, err := tokenize.File(tok, *in, *out, tokenize.Options{Workers: *workers, Metadata: map[string]string{
-					"w2st.tokenizer": filepath.Base(*tokPath), "w2st.pad_id": strconv.Itoa(int(tok.PadID())),
+				st, err := tokenize.File(tok, *in, *out, tokenize.Options{Workers: tf.workers, Metadata: map[string]string{
+					"w2st.tokenizer": filepath.Base(tf.path), "w2st.pad_id": strconv.Itoa(int(tok.PadID())),
 				}})
 				if err != nil {
 					return err

@@ -28,39 +28,17 @@ with tokenizer.json or GPT-2's encoder.json + vocab.bpe. Invalid UTF-8 is an err
 the line (exit 1); the output then ends with the line before it. Lines are encoded in
 parallel batches; output order is input order.`,
 		setup: func(fs *pflag.FlagSet, env *cliEnv) func([]string) error {
-			path := fs.String("tokenizer", "", "tokenizer.json, or a folder with tokenizer.json or encoder.json + vocab.bpe (required)")
+			tf := addTokenizerFlags(fs, "line")
 			asTokens := fs.Bool("tokens", false, "print token strings instead of ids")
-			maxLen := fs.Int("max-len", 0, "keep at most N tokens per line (0: no limit)")
-			left := fs.Bool("truncate-left", false, "with --max-len, keep the last N tokens instead of the first")
-			workers := fs.Int("workers", 0, "encoding goroutines (0: one per CPU)")
 			return func(args []string) error {
 				if len(args) > 0 {
 					return usageErrorf("unexpected arguments %q (the text comes on standard input)", args)
 				}
-				if *path == "" {
-					return usageErrorf("--tokenizer is required")
-				}
-				if *maxLen < 0 {
-					return usageErrorf("--max-len must be >= 0, got %d", *maxLen)
-				}
-				if *left && *maxLen == 0 {
-					return usageErrorf("--truncate-left needs --max-len")
-				}
-				if *workers < 0 {
-					return usageErrorf("--workers must be >= 0, got %d", *workers)
-				}
-				tok, err := tokenizer.Load(*path)
+				tok, err := tf.load()
 				if err != nil {
 					return err
 				}
-				if *maxLen > 0 {
-					dir := tokenizer.TruncateRight
-					if *left {
-						dir = tokenizer.TruncateLeft
-					}
-					tok = tok.WithTruncation(*maxLen, dir)
-				}
-				return tokenizeStream(tok, env.stdin, env.stdout, *asTokens, *workers)
+				return tokenizeStream(tok, env.stdin, env.stdout, *asTokens, tf.workers)
 			}
 		},
 	}
