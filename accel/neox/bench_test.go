@@ -3,10 +3,12 @@ package neox
 import (
 	"bufio"
 	"encoding/binary"
+	"encoding/json"
 	"io"
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -105,7 +107,39 @@ func benchWith(b *testing.B, backend *accel.Backend, only int) {
 			}
 			b.ReportMetric(float64(sh.batch*sh.seq*b.N)/b.Elapsed().Seconds(), "tokens/s")
 		})
+		if backend.Info.Platform == "cpu" && !sh.device {
+			b.Run(sh.preset+"/pytorch", func(b *testing.B) { benchPyTorch(b, sh.preset, sh.batch, sh.seq) })
+		}
 	}
+}
+
+// benchPyTorch runs the independent PyTorch reference's forward+backward on
+// the same shape and batch (scripts/reference/neox_ref.py bench, with as many
+// torch threads as GOMAXPROCS), so one `go test -bench ForwardBackward` run
+// prints Go's and PyTorch's tokens/s side by side. Skipped without
+// /usr/bin/python3 + torch.
+func benchPyTorch(b *testing.B, shape string, batch, seq int) {
+	if exec.Command("/usr/bin/python3", "-c", "import torch").Run() != nil {
+		b.Skip("no /usr/bin/python3 with torch (Debian python3-torch)")
+	}
+	cmd := exec.Command("/usr/bin/python3", "../../scripts/reference/neox_ref.py", "bench", "--shape", shape,
+		"--batch", strconv.Itoa(batch), "--seq", strconv.Itoa(seq), "--steps", strconv.Itoa(max(b.N, 1)))
+	cmd.Env = append(os.Environ(), "W2ST_REF_THREADS="+strconv.Itoa(runtime.GOMAXPROCS(0)))
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("PyTorch reference bench: %v\n%s", err, out)
+	}
+	var res struct {
+		TokensPerSec float64 `json:"tokens_per_sec"`
+		SecPerStep   float64 `json:"sec_per_step"`
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		b.Fatalf("PyTorch reference bench output %q: %v", out, err)
+	}
+	// The wall time includes Python's start-up; report the reference's own step time instead.
+	b.ReportMetric(res.SecPerStep*1e9, "ns/op")
+	b.ReportMetric(res.TokensPerSec, "tokens/s")
 }
 
 // vmHWM returns the process's peak resident set size in bytes (Linux).
