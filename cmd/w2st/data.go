@@ -238,19 +238,14 @@ func writeCensus(out string, n int, bias float64, seed int64, split string) (*im
 	sum := importers.NewSummary("synth-census", out)
 	sum.Params = params
 	g := synth.NewCensus(bias, seed)
-	chunk := make([]data.Example, 0, 8192)
-	for i := 0; i < n; i++ {
+	if err := w.WriteEach(n, func() data.Example {
 		ex := g.Next()
 		ex.Split = split
 		sum.Count(&ex)
-		chunk = append(chunk, ex)
-		if len(chunk) == cap(chunk) || i == n-1 {
-			if err := w.Write(chunk); err != nil {
-				w.Abort()
-				return nil, err
-			}
-			chunk = chunk[:0]
-		}
+		return ex
+	}); err != nil {
+		w.Abort()
+		return nil, err
 	}
 	if err := w.Close(); err != nil {
 		return nil, err

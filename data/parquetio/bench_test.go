@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/w2st/w2st/data"
 	"github.com/w2st/w2st/data/synth"
 )
 
@@ -32,16 +31,8 @@ func generateCensusFile(b *testing.B, path string, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g := synth.NewCensus(synth.DefaultBias, 1)
-	buf := make([]data.Example, 0, 8192)
-	for i := 0; i < n; i++ {
-		buf = append(buf, g.Next())
-		if len(buf) == cap(buf) || i == n-1 {
-			if err := w.Write(buf); err != nil {
-				b.Fatal(err)
-			}
-			buf = buf[:0]
-		}
+	if err := w.WriteEach(n, synth.NewCensus(synth.DefaultBias, 1).Next); err != nil {
+		b.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
 		b.Fatal(err)

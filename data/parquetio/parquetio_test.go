@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -444,4 +445,42 @@ func FuzzOpen(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestWriteEach writes more rows than one chunk (and an empty stream) and reads
+// them back in order.
+func TestWriteEach(t *testing.T) {
+	for _, n := range []int{0, 1, 8192, 8193, 20000} {
+		path := filepath.Join(t.TempDir(), "each.parquet")
+		w, err := NewWriter(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := 0
+		if err := w.WriteEach(n, func() data.Example {
+			ex := data.Example{ID: strconv.Itoa(i), Text: "t", Label: int32(i % 2)}
+			i++
+			return ex
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			continue
+		}
+		rows, err := ReadAll(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != n {
+			t.Fatalf("n=%d: read %d rows", n, len(rows))
+		}
+		for k, r := range rows {
+			if r.ID != strconv.Itoa(k) || r.Label != int32(k%2) {
+				t.Fatalf("n=%d: row %d = %+v", n, k, r)
+			}
+		}
+	}
 }

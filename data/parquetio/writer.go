@@ -117,6 +117,22 @@ func (w *Writer) Write(rows []data.Example) error {
 }
 
 // Close flushes the file, syncs it and renames it into place. After a write
+// WriteEach writes n rows produced by next, in chunks of 8,192, so memory
+// does not grow with n.
+func (w *Writer) WriteEach(n int, next func() data.Example) error {
+	chunk := make([]data.Example, 0, min(n, 8192))
+	for i := 0; i < n; i++ {
+		chunk = append(chunk, next())
+		if len(chunk) == cap(chunk) || i == n-1 {
+			if err := w.Write(chunk); err != nil {
+				return err
+			}
+			chunk = chunk[:0]
+		}
+	}
+	return nil
+}
+
 // error Close removes the temporary file and returns the error.
 func (w *Writer) Close() error {
 	if w.done {

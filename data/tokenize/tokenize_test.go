@@ -125,16 +125,8 @@ func BenchmarkReadTokenize(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g := synth.NewCensus(synth.DefaultBias, 1)
-	buf := make([]data.Example, 0, 8192)
-	for i := 0; i < n; i++ {
-		buf = append(buf, g.Next())
-		if len(buf) == cap(buf) || i == n-1 {
-			if err := w.Write(buf); err != nil {
-				b.Fatal(err)
-			}
-			buf = buf[:0]
-		}
+	if err := w.WriteEach(n, synth.NewCensus(synth.DefaultBias, 1).Next); err != nil {
+		b.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
 		b.Fatal(err)

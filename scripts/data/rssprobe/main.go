@@ -25,7 +25,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/w2st/w2st/data"
 	"github.com/w2st/w2st/data/parquetio"
 	"github.com/w2st/w2st/data/synth"
 	"github.com/w2st/w2st/data/tokenizer"
@@ -69,17 +68,9 @@ func gen(nStr, path string) error {
 	if err != nil {
 		return err
 	}
-	g := synth.NewCensus(synth.DefaultBias, 1)
-	buf := make([]data.Example, 0, 8192)
-	for i := 0; i < n; i++ {
-		buf = append(buf, g.Next())
-		if len(buf) == cap(buf) || i == n-1 {
-			if err := w.Write(buf); err != nil {
-				w.Abort()
-				return err
-			}
-			buf = buf[:0]
-		}
+	if err := w.WriteEach(n, synth.NewCensus(synth.DefaultBias, 1).Next); err != nil {
+		w.Abort()
+		return err
 	}
 	if err := w.Close(); err != nil {
 		return err
